@@ -1,0 +1,334 @@
+"""GRU over a sequence: forward, hand-written backward through time, streaming step.
+
+Dimensions: ``B`` batch, ``T`` time steps, ``D`` input features, ``H`` hidden units.
+Gate order ``[r | z | n]``, two biases ``bx (3H,)`` and ``bh (3H,)`` (docs/conventions.md)::
+
+    r = σ(Wx_r x + bx_r + Wh_r h + bh_r)
+    z = σ(Wx_z x + bx_z + Wh_z h + bh_z)
+    reset_after=True:   n = tanh(Wx_n x + bx_n + r ⊙ (Wh_n h + bh_n))
+    reset_after=False:  n = tanh(Wx_n x + bx_n + Wh_n (r ⊙ h) + bh_n)
+    h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}        computed as n + z ⊙ (h_{t-1} − n)
+
+Internally time-major ``(T, B, .)``; the r and z rows of the weights are pre-halved
+so that ``σ(a) = 0.5·tanh(a/2) + 0.5`` needs a single ``tanh`` (exact scaling).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lstmkit.ops.activations import gate_scale, sigmoid_from_tanh_
+from lstmkit.ops.sequence import (
+    batch_first,
+    check_grad_args,
+    freeze_tail,
+    grad_or_zeros,
+    project_inputs,
+    split_grad,
+    store_step,
+    time_major,
+    time_major_grad,
+)
+from lstmkit.ops.validate import (
+    as_arrays,
+    check_lengths,
+    check_ndim,
+    check_shape,
+    common_float_dtype,
+    time_mask,
+)
+
+
+@dataclass
+class GRUCache:
+    """What :func:`gru_backward` needs from :func:`gru_forward`; arrays are time-major.
+
+    Attributes
+    ----------
+    x : (T, B, D) inputs (padding zeroed when ``lengths`` is given).
+    gates : (T, B, 3H) activated gates ``[r | z | n]``.
+    hn : (T, B, H) ``Wh_n h_{t-1} + bh_n`` (reset_after=True only, else None).
+    h : (T + 1, B, H) state before each step and after the last (``h[0] = h0``).
+    mask : (T, B, 1) bool or None; steps : time steps holding any valid entry.
+    Wx, Wh : the weights in the compute dtype (unscaled); reset_after : the variant.
+    """
+
+    x: np.ndarray
+    gates: np.ndarray
+    hn: np.ndarray | None
+    h: np.ndarray
+    mask: np.ndarray | None
+    steps: int
+    Wx: np.ndarray
+    Wh: np.ndarray
+    reset_after: bool
+
+
+def _sizes(op, x_name, x, h, Wx, Wh, bx, bh):
+    """Check every argument's shape; returns ``{"B", "D", "H", "3H"[, "T"]}``."""
+    check_ndim(op, x_name, x, ("B", "T", "D") if x_name == "x" else ("B", "D"))
+    check_ndim(op, "Wx", Wx, ("3H", "D"))
+    if Wx.shape[0] % 3:
+        raise ValueError(
+            f"{op}: 'Wx' must have shape (3H, D) with a first axis divisible by 3, got {Wx.shape}"
+        )
+    H = Wx.shape[0] // 3
+    sizes = {"B": x.shape[0], "D": Wx.shape[1], "H": H, "3H": 3 * H}
+    if x_name == "x":
+        sizes["T"] = x.shape[1]
+        check_shape(op, "x", x, ("B", "T", "D"), sizes)
+    else:
+        check_shape(op, x_name, x, ("B", "D"), sizes)
+    check_shape(op, "Wh", Wh, ("3H", "H"), sizes)
+    check_shape(op, "bx", bx, ("3H",), sizes)
+    check_shape(op, "bh", bh, ("3H",), sizes)
+    if h is not None:
+        check_shape(op, "h0" if x_name == "x" else "h", h, ("B", "H"), sizes)
+    return sizes
+
+
+def _scaled_params(Wx, Wh, bx, bh, dtype):
+    """Parameters in ``dtype`` with the r and z rows halved (exact)."""
+    H = Wx.shape[0] // 3
+    scale = gate_scale(2 * H, H, dtype)
+    return (
+        np.asarray(Wx, dtype) * scale[:, None],
+        np.asarray(Wh, dtype) * scale[:, None],
+        np.asarray(bx, dtype) * scale,
+        np.asarray(bh, dtype) * scale,
+    )
+
+
+def _cell(a: np.ndarray, h: np.ndarray, Wh_s: np.ndarray, bh_s: np.ndarray, reset_after: bool):
+    """One GRU update, in place on the scaled input projection.
+
+    Parameters
+    ----------
+    a : (B, 3H) scaled ``Wx x + bx`` for this step; overwritten with ``[r | z | n]``.
+    h : (B, H) previous state.
+    Wh_s, bh_s : (3H, H), (3H,) scaled recurrent weights and bias.
+    reset_after : the variant.
+
+    Returns
+    -------
+    h_new : (B, H) new state.
+    hn : (B, H) ``Wh_n h + bh_n`` (reset_after=True), else None.
+    """
+    H = h.shape[1]
+    rz, n = a[:, : 2 * H], a[:, 2 * H :]
+    if reset_after:
+        hp = h @ Wh_s.T
+        hp += bh_s
+        rz += hp[:, : 2 * H]
+        np.tanh(rz, out=rz)
+        sigmoid_from_tanh_(rz)
+        hn = hp[:, 2 * H :]
+        n += rz[:, :H] * hn
+    else:
+        hn = None
+        rz += h @ Wh_s[: 2 * H].T
+        rz += bh_s[: 2 * H]
+        np.tanh(rz, out=rz)
+        sigmoid_from_tanh_(rz)
+        n += (rz[:, :H] * h) @ Wh_s[2 * H :].T
+        n += bh_s[2 * H :]
+    np.tanh(n, out=n)
+    h_new = h - n
+    h_new *= rz[:, H:]
+    h_new += n
+    return h_new, hn
+
+
+def gru_forward(
+    x: np.ndarray,
+    h0: np.ndarray | None,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    bx: np.ndarray,
+    bh: np.ndarray,
+    *,
+    reset_after: bool = True,
+    lengths: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, GRUCache]:
+    """Run a GRU over a batch of sequences.
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, T, D)
+        Input sequences, batch-first.
+    h0 : ndarray, shape (B, H), or None
+        Initial state (zeros when None).
+    Wx : ndarray, shape (3H, D)
+        Input weights, gate blocks ``[r | z | n]``.
+    Wh : ndarray, shape (3H, H)
+        Recurrent weights, same blocks.
+    bx, bh : ndarray, shape (3H,)
+        Input and recurrent biases (they differ only in where ``r`` applies).
+    reset_after : bool
+        True: PyTorch / Keras default / ONNX ``linear_before_reset=1``.
+        False: Keras ``reset_after=False`` / ONNX default.
+    lengths : array of int, shape (B,), optional
+        Valid steps per sequence, each in ``1..T``.
+
+    Returns
+    -------
+    hs : ndarray, shape (B, T, H)
+        Output at every step (0 past a sequence's length).
+    hT : ndarray, shape (B, H)
+        Final state (after each sequence's last valid step).
+    cache : GRUCache
+    """
+    op = "gru_forward"
+    x, h0, Wx, Wh, bx, bh = as_arrays(x, h0, Wx, Wh, bx, bh)
+    dtype = common_float_dtype(op, {"x": x, "h0": h0, "Wx": Wx, "Wh": Wh, "bx": bx, "bh": bh})
+    sizes = _sizes(op, "x", x, h0, Wx, Wh, bx, bh)
+    B, T, H = sizes["B"], sizes["T"], sizes["H"]
+    lengths = check_lengths(op, lengths, B, T)
+    mask = None if lengths is None else time_mask(lengths, T)
+    steps = T if lengths is None else int(lengths.max())
+
+    xt = time_major(x, dtype, mask)  # (T, B, D)
+    Wx_s, Wh_s, bx_s, bh_s = _scaled_params(Wx, Wh, bx, bh, dtype)
+    gates = project_inputs(xt, Wx_s, bx_s)  # (T, B, 3H), becomes [r | z | n]
+    hn = np.zeros((T, B, H), dtype) if reset_after else None
+    h = np.zeros((T + 1, B, H), dtype)
+    if h0 is not None:
+        h[0] = h0
+    hs = h[1:] if mask is None else np.zeros((T, B, H), dtype)
+
+    for t in range(steps):
+        h_new, hn_t = _cell(gates[t], h[t], Wh_s, bh_s, reset_after)
+        if reset_after:
+            hn[t] = hn_t
+        store_step(t, h_new, h, hs, mask)
+    freeze_tail(h, steps)
+
+    cache = GRUCache(
+        x=xt,
+        gates=gates,
+        hn=hn,
+        h=h,
+        mask=mask,
+        steps=steps,
+        Wx=np.asarray(Wx, dtype),
+        Wh=np.asarray(Wh, dtype),
+        reset_after=reset_after,
+    )
+    return batch_first(hs), h[T].copy(), cache
+
+
+def gru_backward(
+    dhs: np.ndarray | None, dhT: np.ndarray | None, cache: GRUCache
+) -> dict[str, np.ndarray]:
+    """Backpropagate through time for :func:`gru_forward`.
+
+    Parameters
+    ----------
+    dhs : ndarray, shape (B, T, H), or None
+        Gradient with respect to ``hs`` (None: zero).
+    dhT : ndarray, shape (B, H), or None
+        Gradient with respect to the final state (None: zero).
+    cache : GRUCache
+
+    Returns
+    -------
+    dict of ndarray
+        ``"x" (B, T, D)``, ``"h0" (B, H)``, ``"Wx" (3H, D)``, ``"Wh" (3H, H)``,
+        ``"bx" (3H,)``, ``"bh" (3H,)``.
+    """
+    op = "gru_backward"
+    T, B, D = cache.x.shape
+    H = cache.h.shape[2]
+    dtype = cache.x.dtype
+    check_grad_args(
+        op, (("dhs", dhs, ("B", "T", "H")), ("dhT", dhT, ("B", "H"))), {"B": B, "T": T, "H": H}
+    )
+    gates, h, Wh, mask = cache.gates, cache.h, cache.Wh, cache.mask
+    dh = grad_or_zeros(dhT, (B, H), dtype)
+    dys = time_major_grad(dhs, dtype)
+    da = np.zeros((T, B, 3 * H), dtype)  # gradient of [Wx x + bx] per gate (unscaled)
+    dhp = np.empty((B, 3 * H), dtype)
+
+    for t in reversed(range(cache.steps)):
+        mask_t = None if mask is None else mask[t]
+        dh_new, dh_carry = split_grad(dh, None if dys is None else dys[t], mask_t)
+        r, z, n = gates[t, :, :H], gates[t, :, H : 2 * H], gates[t, :, 2 * H :]
+        h_prev = h[t]
+        da_t = da[t]
+        # Forward: h_t = n + z ⊙ (h_{t-1} − n)
+        dh = dh_new * z
+        da_t[:, H : 2 * H] = dh_new * (h_prev - n) * z * (1 - z)
+        dn = dh_new * (1 - z) * (1 - n * n)  # through tanh
+        da_t[:, 2 * H :] = dn
+        if cache.reset_after:
+            # Forward: a_n = Wx_n x + bx_n + r ⊙ hn, hn = Wh_n h + bh_n
+            da_t[:, :H] = dn * cache.hn[t] * r * (1 - r)
+            dhp[:, : 2 * H] = da_t[:, : 2 * H]
+            dhp[:, 2 * H :] = dn * r
+            dh += dhp @ Wh
+        else:
+            # Forward: a_n = Wx_n x + bx_n + Wh_n (r ⊙ h) + bh_n
+            drh = dn @ Wh[2 * H :]
+            da_t[:, :H] = drh * h_prev * r * (1 - r)
+            dh += da_t[:, : 2 * H] @ Wh[: 2 * H] + drh * r
+        if dh_carry is not None:
+            dh += dh_carry
+
+    # Weight gradients as a few large products over all (t, b).
+    da2 = da.reshape(T * B, 3 * H)
+    h_prev2 = h[:-1].reshape(T * B, H)
+    grads = {
+        "x": batch_first((da2 @ cache.Wx).reshape(T, B, D)),
+        "h0": dh,
+        "Wx": da2.T @ cache.x.reshape(T * B, D),
+        "bx": da2.sum(axis=0),
+    }
+    if cache.reset_after:
+        # The recurrent n-block gradient is the input one scaled by r.
+        dhp_all = da.copy()
+        dhp_all[:, :, 2 * H :] *= gates[:, :, :H]
+        dhp2 = dhp_all.reshape(T * B, 3 * H)
+        grads["Wh"] = dhp2.T @ h_prev2
+        grads["bh"] = dhp2.sum(axis=0)
+    else:
+        rh2 = (gates[:, :, :H] * h[:-1]).reshape(T * B, H)
+        grads["Wh"] = np.concatenate([da2[:, : 2 * H].T @ h_prev2, da2[:, 2 * H :].T @ rh2])
+        grads["bh"] = grads["bx"].copy()
+    return grads
+
+
+def gru_step(
+    x_t: np.ndarray,
+    h: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    bx: np.ndarray,
+    bh: np.ndarray,
+    *,
+    reset_after: bool = True,
+) -> np.ndarray:
+    """One GRU time step for streaming inference; same numbers as :func:`gru_forward`.
+
+    Parameters
+    ----------
+    x_t : ndarray, shape (B, D)
+    h : ndarray, shape (B, H)
+    Wx, Wh, bx, bh, reset_after
+        As in :func:`gru_forward`.
+
+    Returns
+    -------
+    ndarray, shape (B, H)
+        The new state (the step's output).
+    """
+    op = "gru_step"
+    x_t, h, Wx, Wh, bx, bh = as_arrays(x_t, h, Wx, Wh, bx, bh)
+    dtype = common_float_dtype(op, {"x_t": x_t, "h": h, "Wx": Wx, "Wh": Wh, "bx": bx, "bh": bh})
+    _sizes(op, "x_t", x_t, h, Wx, Wh, bx, bh)
+    Wx_s, Wh_s, bx_s, bh_s = _scaled_params(Wx, Wh, bx, bh, dtype)
+    a = np.asarray(x_t, dtype) @ Wx_s.T
+    a += bx_s
+    h_new, _ = _cell(a, np.asarray(h, dtype), Wh_s, bh_s, reset_after)
+    return h_new

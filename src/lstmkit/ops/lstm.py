@@ -1,0 +1,420 @@
+"""LSTM over a sequence: forward, hand-written backward through time, streaming step.
+
+Dimensions: ``B`` batch, ``T`` time steps, ``D`` input features, ``H`` hidden units,
+``P`` size of the recurrent output (``P = H`` unless a projection ``Wr (P, H)`` is given).
+Gate order is canonical, ``[i | f | o | g]``; equations are in docs/conventions.md::
+
+    a   = Wx x_t + Wh h_{t-1} + b                (+ p_i ⊙ c_{t-1}, p_f ⊙ c_{t-1} peepholes)
+    i, f = σ(a_i), σ(a_f);  g = tanh(a_g)
+    c_t = f ⊙ c_{t-1} + i ⊙ g
+    o   = σ(a_o)                                  (a_o + p_o ⊙ c_t with peepholes)
+    h_t = o ⊙ tanh(c_t)                           (Wr (o ⊙ tanh(c_t)) with a projection)
+
+Internally everything is time-major ``(T, B, .)`` so that one step is a contiguous slice.
+Sigmoid rows of the weights are pre-halved so one ``tanh`` evaluates all gates
+(``σ(a) = 0.5·tanh(a/2) + 0.5``, exact scaling; see activations.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lstmkit.ops.activations import gate_scale, sigmoid_from_tanh_
+from lstmkit.ops.sequence import (
+    batch_first,
+    check_grad_args,
+    freeze_tail,
+    grad_or_zeros,
+    project_inputs,
+    split_grad,
+    store_step,
+    time_major,
+    time_major_grad,
+)
+from lstmkit.ops.validate import (
+    as_arrays,
+    check_lengths,
+    check_ndim,
+    check_shape,
+    common_float_dtype,
+    time_mask,
+)
+
+
+@dataclass
+class LSTMCache:
+    """What :func:`lstm_backward` needs from :func:`lstm_forward`; arrays are time-major.
+
+    Attributes
+    ----------
+    x : (T, B, D) inputs (padding zeroed when ``lengths`` is given).
+    gates : (T, B, 4H) activated gates ``[i | f | o | g]``.
+    c : (T + 1, B, H) cell state before each step and after the last (``c[0] = c0``).
+    h : (T + 1, B, P) recurrent state likewise (``h[0] = h0``).
+    tanh_c : (T, B, H) ``tanh`` of each step's new cell state.
+    m : (T, B, H) or None, ``o ⊙ tanh(c_t)`` before the projection (projection only).
+    mask : (T, B, 1) bool or None, valid steps (None when every sequence is full).
+    steps : number of time steps that hold any valid entry (``max(lengths)`` or T).
+    Wx, Wh, b, peepholes, Wr : the parameters, in the compute dtype (unscaled).
+    batch_first_shape : (B, T, D), the input's shape.
+    """
+
+    x: np.ndarray
+    gates: np.ndarray
+    c: np.ndarray
+    h: np.ndarray
+    tanh_c: np.ndarray
+    m: np.ndarray | None
+    mask: np.ndarray | None
+    steps: int
+    Wx: np.ndarray
+    Wh: np.ndarray
+    b: np.ndarray
+    peepholes: np.ndarray | None
+    Wr: np.ndarray | None
+
+
+def _sizes(op, x_shape_name, x, Wx, Wh, b, peepholes, Wr, h, c):
+    """Check every argument's shape; returns the size table ``{"B", "D", "H", "P", ...}``."""
+    check_ndim(op, x_shape_name, x, ("B", "T", "D") if x_shape_name == "x" else ("B", "D"))
+    check_ndim(op, "Wx", Wx, ("4H", "D"))
+    if Wx.shape[0] % 4:
+        raise ValueError(
+            f"{op}: 'Wx' must have shape (4H, D) with a first axis divisible by 4, got {Wx.shape}"
+        )
+    H = Wx.shape[0] // 4
+    P = H
+    if Wr is not None:
+        check_ndim(op, "Wr", Wr, ("P", "H"))
+        P = Wr.shape[0]
+    sizes = {"B": x.shape[0], "D": Wx.shape[1], "H": H, "4H": 4 * H, "3H": 3 * H, "P": P}
+    if x_shape_name == "x":
+        sizes["T"] = x.shape[1]
+        check_shape(op, "x", x, ("B", "T", "D"), sizes)
+    else:
+        check_shape(op, x_shape_name, x, ("B", "D"), sizes)
+    check_shape(op, "Wh", Wh, ("4H", "P"), sizes)
+    check_shape(op, "b", b, ("4H",), sizes)
+    if Wr is not None:
+        check_shape(op, "Wr", Wr, ("P", "H"), sizes)
+    if peepholes is not None:
+        check_shape(op, "peepholes", peepholes, ("3H",), sizes)
+    if h is not None:
+        check_shape(op, "h0" if x_shape_name == "x" else "h", h, ("B", "P"), sizes)
+    if c is not None:
+        check_shape(op, "c0" if x_shape_name == "x" else "c", c, ("B", "H"), sizes)
+    return sizes
+
+
+def _scaled_params(Wx, Wh, b, peepholes, dtype):
+    """Parameters in ``dtype`` with sigmoid rows halved (exact), ready for one shared tanh."""
+    H = Wx.shape[0] // 4
+    scale = gate_scale(3 * H, H, dtype)
+    Wx_s = np.asarray(Wx, dtype) * scale[:, None]
+    Wh_s = np.asarray(Wh, dtype) * scale[:, None]
+    b_s = np.asarray(b, dtype) * scale
+    p_s = None if peepholes is None else np.asarray(peepholes, dtype) * dtype.type(0.5)
+    return Wx_s, Wh_s, b_s, p_s
+
+
+def _cell(a: np.ndarray, c_prev: np.ndarray, p_s: np.ndarray | None):
+    """One LSTM cell update, in place on the scaled pre-activations.
+
+    Parameters
+    ----------
+    a : (B, 4H) scaled pre-activations ``scale ⊙ (Wx x + Wh h + b)``; overwritten with
+        the activated gates ``[i | f | o | g]``.
+    c_prev : (B, H) previous cell state.
+    p_s : (3H,) halved peepholes, or None.
+
+    Returns
+    -------
+    c_new : (B, H) new cell state.
+    tanh_c : (B, H) ``tanh(c_new)``.
+    """
+    H = c_prev.shape[1]
+    if p_s is None:
+        np.tanh(a, out=a)
+        sigmoid_from_tanh_(a[:, : 3 * H])
+    else:
+        a[:, :H] += p_s[:H] * c_prev
+        a[:, H : 2 * H] += p_s[H : 2 * H] * c_prev
+        np.tanh(a[:, : 2 * H], out=a[:, : 2 * H])
+        sigmoid_from_tanh_(a[:, : 2 * H])
+        np.tanh(a[:, 3 * H :], out=a[:, 3 * H :])
+    i, f, o, g = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+    c_new = f * c_prev
+    c_new += i * g
+    if p_s is not None:
+        # The output gate looks at the new cell (Gers & Schmidhuber 2000).
+        o += p_s[2 * H :] * c_new
+        np.tanh(o, out=o)
+        sigmoid_from_tanh_(o)
+    tanh_c = np.tanh(c_new)
+    return c_new, tanh_c
+
+
+def lstm_forward(
+    x: np.ndarray,
+    h0: np.ndarray | None,
+    c0: np.ndarray | None,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    b: np.ndarray,
+    *,
+    peepholes: np.ndarray | None = None,
+    Wr: np.ndarray | None = None,
+    lengths: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, LSTMCache]:
+    """Run an LSTM over a batch of sequences.
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, T, D)
+        Input sequences, batch-first.
+    h0 : ndarray, shape (B, P), or None
+        Initial hidden state (zeros when None). ``P = H`` without projection.
+    c0 : ndarray, shape (B, H), or None
+        Initial cell state (zeros when None).
+    Wx : ndarray, shape (4H, D)
+        Input weights, gate blocks ``[i | f | o | g]``.
+    Wh : ndarray, shape (4H, P)
+        Recurrent weights, same gate blocks.
+    b : ndarray, shape (4H,)
+        The one bias.
+    peepholes : ndarray, shape (3H,), optional
+        Peephole weights ``[p_i | p_f | p_o]``.
+    Wr : ndarray, shape (P, H), optional
+        Projection (PyTorch's ``proj_size``): ``h_t = Wr (o ⊙ tanh(c_t))``.
+    lengths : array of int, shape (B,), optional
+        Valid steps per sequence, each in ``1..T``. Outputs past a sequence's length
+        are 0 and its final state is the state after its last valid step.
+
+    Returns
+    -------
+    hs : ndarray, shape (B, T, P)
+        Hidden output at every step.
+    hT : ndarray, shape (B, P)
+        Final hidden state.
+    cT : ndarray, shape (B, H)
+        Final cell state.
+    cache : LSTMCache
+        Everything :func:`lstm_backward` needs.
+
+    Raises
+    ------
+    ValueError
+        An argument has the wrong shape, or ``lengths`` is out of range.
+    TypeError
+        An argument is not float32 or float64.
+    """
+    op = "lstm_forward"
+    x, h0, c0, Wx, Wh, b, peepholes, Wr = as_arrays(x, h0, c0, Wx, Wh, b, peepholes, Wr)
+    dtype = common_float_dtype(
+        op,
+        {"x": x, "h0": h0, "c0": c0, "Wx": Wx, "Wh": Wh, "b": b, "peepholes": peepholes, "Wr": Wr},
+    )
+    sizes = _sizes(op, "x", x, Wx, Wh, b, peepholes, Wr, h0, c0)
+    B, T, H, P = sizes["B"], sizes["T"], sizes["H"], sizes["P"]
+    lengths = check_lengths(op, lengths, B, T)
+    mask = None if lengths is None else time_mask(lengths, T)
+    steps = T if lengths is None else int(lengths.max())
+
+    xt = time_major(x, dtype, mask)  # (T, B, D)
+    Wx_s, Wh_s, b_s, p_s = _scaled_params(Wx, Wh, b, peepholes, dtype)
+    Wr_ = None if Wr is None else np.asarray(Wr, dtype)
+
+    gates = project_inputs(xt, Wx_s, b_s)  # (T, B, 4H), becomes the activated gates
+    c = np.zeros((T + 1, B, H), dtype)
+    h = np.zeros((T + 1, B, P), dtype)
+    if c0 is not None:
+        c[0] = c0
+    if h0 is not None:
+        h[0] = h0
+    tanh_c = np.zeros((T, B, H), dtype)
+    m = None if Wr_ is None else np.zeros((T, B, H), dtype)
+    hs = h[1:] if mask is None else np.zeros((T, B, P), dtype)  # (T, B, P)
+    WhT = Wh_s.T
+
+    for t in range(steps):
+        a = gates[t]
+        a += h[t] @ WhT
+        c_new, tanh_c[t] = _cell(a, c[t], p_s)
+        h_new = a[:, 2 * H : 3 * H] * tanh_c[t]
+        if Wr_ is not None:
+            m[t] = h_new
+            h_new = h_new @ Wr_.T
+        store_step(t, c_new, c, None, mask)
+        store_step(t, h_new, h, hs, mask)
+    freeze_tail(c, steps)
+    freeze_tail(h, steps)
+
+    cache = LSTMCache(
+        x=xt,
+        gates=gates,
+        c=c,
+        h=h,
+        tanh_c=tanh_c,
+        m=m,
+        mask=mask,
+        steps=steps,
+        Wx=np.asarray(Wx, dtype),
+        Wh=np.asarray(Wh, dtype),
+        b=np.asarray(b, dtype),
+        peepholes=None if peepholes is None else np.asarray(peepholes, dtype),
+        Wr=Wr_,
+    )
+    return batch_first(hs), h[T].copy(), c[T].copy(), cache
+
+
+def lstm_backward(
+    dhs: np.ndarray | None,
+    dhT: np.ndarray | None,
+    dcT: np.ndarray | None,
+    cache: LSTMCache,
+) -> dict[str, np.ndarray]:
+    """Backpropagate through time for :func:`lstm_forward`.
+
+    Parameters
+    ----------
+    dhs : ndarray, shape (B, T, P), or None
+        Gradient of the loss with respect to ``hs`` (None: zero).
+    dhT : ndarray, shape (B, P), or None
+        Gradient with respect to the final hidden state (None: zero).
+    dcT : ndarray, shape (B, H), or None
+        Gradient with respect to the final cell state (None: zero).
+    cache : LSTMCache
+        From :func:`lstm_forward`.
+
+    Returns
+    -------
+    dict of ndarray
+        ``"x" (B, T, D)``, ``"h0" (B, P)``, ``"c0" (B, H)``, ``"Wx" (4H, D)``,
+        ``"Wh" (4H, P)``, ``"b" (4H,)``, plus ``"peepholes" (3H,)`` and ``"Wr" (P, H)``
+        when the forward had them. Gradients at padded steps are exactly 0.
+    """
+    op = "lstm_backward"
+    T, B, D = cache.x.shape
+    H = cache.c.shape[2]
+    P = cache.h.shape[2]
+    dtype = cache.x.dtype
+    check_grad_args(
+        op,
+        (("dhs", dhs, ("B", "T", "P")), ("dhT", dhT, ("B", "P")), ("dcT", dcT, ("B", "H"))),
+        {"B": B, "T": T, "H": H, "P": P},
+    )
+
+    gates, c, mask, p, Wr = cache.gates, cache.c, cache.mask, cache.peepholes, cache.Wr
+    dh = grad_or_zeros(dhT, (B, P), dtype)
+    dc = grad_or_zeros(dcT, (B, H), dtype)
+    dys = time_major_grad(dhs, dtype)  # (T, B, P)
+    da = np.zeros((T, B, 4 * H), dtype)  # gradient of the (unscaled) pre-activations
+    dh_out = None if Wr is None else np.zeros((T, B, P), dtype)  # dL/dh_t before Wr
+    Wh = cache.Wh
+
+    for t in reversed(range(cache.steps)):
+        mask_t = None if mask is None else mask[t]
+        dh_new, dh_carry = split_grad(dh, None if dys is None else dys[t], mask_t)
+        dc_new, dc_carry = split_grad(dc, None, mask_t)
+        if Wr is not None:
+            # Forward: h_new = Wr m, so dm = Wr^T dh_new; dWr is summed after the loop.
+            dh_out[t] = dh_new
+            dh_new = dh_new @ Wr
+        i, f, o, g = (gates[t, :, k * H : (k + 1) * H] for k in range(4))
+        tc = cache.tanh_c[t]
+        da_t = da[t]
+        # Forward: h = o ⊙ tanh(c_t)
+        da_t[:, 2 * H : 3 * H] = dh_new * tc * o * (1 - o)  # through σ
+        dc_new = dc_new + dh_new * o * (1 - tc * tc)  # through tanh
+        if p is not None:
+            # Forward: a_o += p_o ⊙ c_t
+            dc_new += da_t[:, 2 * H : 3 * H] * p[2 * H :]
+        # Forward: c_t = f ⊙ c_{t-1} + i ⊙ g
+        da_t[:, :H] = dc_new * g * i * (1 - i)
+        da_t[:, H : 2 * H] = dc_new * c[t] * f * (1 - f)
+        da_t[:, 3 * H :] = dc_new * i * (1 - g * g)
+        dc = dc_new * f
+        if p is not None:
+            # Forward: a_i += p_i ⊙ c_{t-1}, a_f += p_f ⊙ c_{t-1}
+            dc += da_t[:, :H] * p[:H] + da_t[:, H : 2 * H] * p[H : 2 * H]
+        # Forward: a = Wx x + Wh h_{t-1} + b
+        dh = da_t @ Wh
+        if mask is not None:
+            dh += dh_carry
+            dc += dc_carry
+
+    # Weight gradients: a few large products over all (t, b) at once.
+    da2 = da.reshape(T * B, 4 * H)
+    grads = {
+        "x": batch_first((da2 @ cache.Wx).reshape(T, B, D)),
+        "h0": dh,
+        "c0": dc,
+        "Wx": da2.T @ cache.x.reshape(T * B, D),
+        "Wh": da2.T @ cache.h[:-1].reshape(T * B, P),
+        "b": da2.sum(axis=0),
+    }
+    if p is not None:
+        # a_i, a_f saw c_{t-1}; a_o saw c_t (equal to the stored state at valid steps,
+        # and da is 0 elsewhere).
+        grads["peepholes"] = np.concatenate(
+            [
+                np.einsum("tbh,tbh->h", da[:, :, :H], c[:-1]),
+                np.einsum("tbh,tbh->h", da[:, :, H : 2 * H], c[:-1]),
+                np.einsum("tbh,tbh->h", da[:, :, 2 * H : 3 * H], c[1:]),
+            ]
+        )
+    if Wr is not None:
+        grads["Wr"] = dh_out.reshape(T * B, P).T @ cache.m.reshape(T * B, H)
+    return grads
+
+
+def lstm_step(
+    x_t: np.ndarray,
+    h: np.ndarray,
+    c: np.ndarray,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    b: np.ndarray,
+    *,
+    peepholes: np.ndarray | None = None,
+    Wr: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One LSTM time step for streaming inference; same numbers as :func:`lstm_forward`.
+
+    Parameters
+    ----------
+    x_t : ndarray, shape (B, D)
+        Input at this step.
+    h : ndarray, shape (B, P)
+        Previous hidden state.
+    c : ndarray, shape (B, H)
+        Previous cell state.
+    Wx, Wh, b, peepholes, Wr
+        As in :func:`lstm_forward`.
+
+    Returns
+    -------
+    h : ndarray, shape (B, P)
+        New hidden state (the step's output).
+    c : ndarray, shape (B, H)
+        New cell state.
+    """
+    op = "lstm_step"
+    x_t, h, c, Wx, Wh, b, peepholes, Wr = as_arrays(x_t, h, c, Wx, Wh, b, peepholes, Wr)
+    dtype = common_float_dtype(
+        op,
+        {"x_t": x_t, "h": h, "c": c, "Wx": Wx, "Wh": Wh, "b": b, "peepholes": peepholes, "Wr": Wr},
+    )
+    _sizes(op, "x_t", x_t, Wx, Wh, b, peepholes, Wr, h, c)
+    H = Wx.shape[0] // 4
+    Wx_s, Wh_s, b_s, p_s = _scaled_params(Wx, Wh, b, peepholes, dtype)
+    a = np.asarray(x_t, dtype) @ Wx_s.T
+    a += b_s
+    a += np.asarray(h, dtype) @ Wh_s.T
+    c_new, tanh_c = _cell(a, np.asarray(c, dtype), p_s)
+    h_new = a[:, 2 * H : 3 * H] * tanh_c
+    if Wr is not None:
+        h_new = h_new @ np.asarray(Wr, dtype).T
+    return h_new, c_new

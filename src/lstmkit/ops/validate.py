@@ -1,0 +1,126 @@
+"""Argument checks shared by the ops: dtypes, shapes and sequence lengths.
+
+Every error names the op, the argument, the expected shape (symbolically and in
+numbers) and the shape received, so a caller can fix the call without reading code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def common_float_dtype(op: str, arrays: Mapping[str, np.ndarray | None]) -> np.dtype:
+    """The dtype an op computes in: NumPy's promotion of its float arguments.
+
+    float32 arguments give float32, float64 give float64, a mix gives float64.
+
+    Raises
+    ------
+    TypeError
+        If an argument is not float32 or float64 (integers, float16, complex, objects).
+    """
+    for name, arr in arrays.items():
+        if arr is not None and np.asarray(arr).dtype not in FLOAT_DTYPES:
+            raise TypeError(
+                f"{op}: '{name}' must be a float32 or float64 array, got dtype "
+                f"{np.asarray(arr).dtype}; convert it with .astype(np.float32)"
+            )
+    present = [np.asarray(a).dtype for a in arrays.values() if a is not None]
+    return np.result_type(*present)
+
+
+def check_shape(
+    op: str,
+    name: str,
+    arr: np.ndarray,
+    dims: tuple[str, ...],
+    sizes: Mapping[str, int],
+) -> None:
+    """Raise ``ValueError`` unless ``arr.shape`` equals ``dims`` looked up in ``sizes``.
+
+    Parameters
+    ----------
+    op : str
+        Name of the calling op, for the message.
+    name : str
+        Name of the argument, for the message.
+    arr : ndarray
+        The argument.
+    dims : tuple of str
+        Symbolic dimensions, e.g. ``("4H", "D")``; each key must be in ``sizes``.
+    sizes : mapping of str to int
+        Values of the symbols, e.g. ``{"4H": 64, "D": 3}``.
+    """
+    expected = tuple(sizes[d] for d in dims)
+    shape = np.shape(arr)
+    if shape != expected:
+        symbolic = f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"
+        raise ValueError(f"{op}: '{name}' must have shape {symbolic} = {expected}, got {shape}")
+
+
+def check_ndim(op: str, name: str, arr: np.ndarray, dims: tuple[str, ...]) -> None:
+    """Raise ``ValueError`` unless ``arr`` has ``len(dims)`` axes; used before sizes are known."""
+    if np.ndim(arr) != len(dims):
+        raise ValueError(
+            f"{op}: '{name}' must have {len(dims)} axes ({', '.join(dims)}), "
+            f"got shape {np.shape(arr)}"
+        )
+
+
+def check_lengths(op: str, lengths: np.ndarray | None, B: int, T: int) -> np.ndarray | None:
+    """Validate ``lengths (B,)`` and drop it when every sequence is full.
+
+    Returns
+    -------
+    ndarray of int64, shape (B,), or None
+        None when ``lengths`` is None or every entry equals ``T`` (no masking needed).
+
+    Raises
+    ------
+    ValueError
+        Wrong shape, non-integer values, or values outside ``1..T``.
+    """
+    if lengths is None:
+        return None
+    arr = np.asarray(lengths)
+    if arr.shape != (B,):
+        raise ValueError(f"{op}: 'lengths' must have shape (B,) = ({B},), got {arr.shape}")
+    if arr.dtype.kind not in "iu":
+        if arr.dtype.kind != "f" or not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+            raise ValueError(f"{op}: 'lengths' must hold integers, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64)
+    if B and (arr.min() < 1 or arr.max() > T):
+        raise ValueError(
+            f"{op}: every entry of 'lengths' must lie in 1..T = 1..{T}, "
+            f"got min {arr.min()} and max {arr.max()}"
+        )
+    if np.all(arr == T):
+        return None
+    return arr
+
+
+def check_activation(op: str, activation: str) -> None:
+    """Raise ``ValueError`` unless ``activation`` is ``"tanh"`` or ``"relu"``."""
+    if activation not in ("tanh", "relu"):
+        raise ValueError(f"{op}: 'activation' must be 'tanh' or 'relu', got {activation!r}")
+
+
+def time_mask(lengths: np.ndarray, T: int) -> np.ndarray:
+    """Validity mask, time-major.
+
+    Returns
+    -------
+    ndarray of bool, shape (T, B, 1)
+        ``mask[t, b, 0]`` is True where ``t < lengths[b]``; the trailing axis
+        broadcasts against per-unit arrays ``(B, H)``.
+    """
+    return (np.arange(T)[:, None] < lengths[None, :])[:, :, None]
+
+
+def as_arrays(*args: object) -> list[np.ndarray | None]:
+    """``np.asarray`` on every argument that is not None (lists and scalars become arrays)."""
+    return [None if a is None else np.asarray(a) for a in args]
