@@ -23,11 +23,11 @@ from lstmkit.ops.activations import gate_scale, sigmoid_from_tanh_
 from lstmkit.ops.sequence import (
     batch_first,
     check_grad_args,
+    finish_step,
     freeze_tail,
     grad_or_zeros,
     project_inputs,
     split_grad,
-    store_step,
     time_major,
     time_major_grad,
 )
@@ -101,44 +101,63 @@ def _scaled_params(Wx, Wh, bx, bh, dtype):
     )
 
 
-def _cell(a: np.ndarray, h: np.ndarray, Wh_s: np.ndarray, bh_s: np.ndarray, reset_after: bool):
-    """One GRU update, in place on the scaled input projection.
+def _recurrent_weights(Wh_s: np.ndarray, reset_after: bool) -> tuple[np.ndarray, ...]:
+    """Contiguous transposed recurrent weights in the pieces :func:`_cell` multiplies by.
+
+    reset_after=True: one ``(H, 3H)`` block. False: ``(H, 2H)`` for r, z and ``(H, H)``
+    for n, because n's recurrent product reads ``r ⊙ h``, known only after r.
+    """
+    H = Wh_s.shape[1]
+    if reset_after:
+        return (np.ascontiguousarray(Wh_s.T),)
+    return np.ascontiguousarray(Wh_s[: 2 * H].T), np.ascontiguousarray(Wh_s[2 * H :].T)
+
+
+def _cell(
+    a: np.ndarray,
+    h: np.ndarray,
+    WhT: tuple[np.ndarray, ...],
+    bh_s: np.ndarray,
+    reset_after: bool,
+    h_new: np.ndarray,
+    hn: np.ndarray,
+    rec: np.ndarray,
+) -> None:
+    """One GRU update, in place, writing into the given buffers.
 
     Parameters
     ----------
     a : (B, 3H) scaled ``Wx x + bx`` for this step; overwritten with ``[r | z | n]``.
     h : (B, H) previous state.
-    Wh_s, bh_s : (3H, H), (3H,) scaled recurrent weights and bias.
+    WhT : pieces from :func:`_recurrent_weights`; bh_s : (3H,) scaled recurrent bias.
     reset_after : the variant.
-
-    Returns
-    -------
-    h_new : (B, H) new state.
-    hn : (B, H) ``Wh_n h + bh_n`` (reset_after=True), else None.
+    h_new : (B, H) receives the new state.
+    hn : (B, H) receives ``Wh_n h + bh_n`` (reset_after=True); scratch otherwise.
+    rec : (B, 3H) scratch.
     """
     H = h.shape[1]
     rz, n = a[:, : 2 * H], a[:, 2 * H :]
     if reset_after:
-        hp = h @ Wh_s.T
-        hp += bh_s
-        rz += hp[:, : 2 * H]
+        np.matmul(h, WhT[0], out=rec)
+        rec += bh_s
+        rz += rec[:, : 2 * H]
         np.tanh(rz, out=rz)
         sigmoid_from_tanh_(rz)
-        hn = hp[:, 2 * H :]
-        n += rz[:, :H] * hn
+        hn[...] = rec[:, 2 * H :]
+        np.multiply(rz[:, :H], hn, out=h_new)  # r ⊙ (Wh_n h + bh_n), h_new as scratch
+        n += h_new
     else:
-        hn = None
-        rz += h @ Wh_s[: 2 * H].T
+        rz += np.matmul(h, WhT[0], out=rec[:, : 2 * H])
         rz += bh_s[: 2 * H]
         np.tanh(rz, out=rz)
         sigmoid_from_tanh_(rz)
-        n += (rz[:, :H] * h) @ Wh_s[2 * H :].T
+        np.multiply(rz[:, :H], h, out=hn)  # r ⊙ h
+        n += np.matmul(hn, WhT[1], out=rec[:, 2 * H :])
         n += bh_s[2 * H :]
     np.tanh(n, out=n)
-    h_new = h - n
+    np.subtract(h, n, out=h_new)
     h_new *= rz[:, H:]
     h_new += n
-    return h_new, hn
 
 
 def gru_forward(
@@ -197,12 +216,14 @@ def gru_forward(
     if h0 is not None:
         h[0] = h0
     hs = h[1:] if mask is None else np.zeros((T, B, H), dtype)
+    WhT = _recurrent_weights(Wh_s, reset_after)
+    rec = np.empty((B, 3 * H), dtype)
+    scratch = None if reset_after else np.empty((B, H), dtype)
 
     for t in range(steps):
-        h_new, hn_t = _cell(gates[t], h[t], Wh_s, bh_s, reset_after)
-        if reset_after:
-            hn[t] = hn_t
-        store_step(t, h_new, h, hs, mask)
+        hn_t = hn[t] if reset_after else scratch
+        _cell(gates[t], h[t], WhT, bh_s, reset_after, h[t + 1], hn_t, rec)
+        finish_step(t, h, hs, mask)
     freeze_tail(h, steps)
 
     cache = GRUCache(
@@ -330,5 +351,8 @@ def gru_step(
     Wx_s, Wh_s, bx_s, bh_s = _scaled_params(Wx, Wh, bx, bh, dtype)
     a = np.asarray(x_t, dtype) @ Wx_s.T
     a += bx_s
-    h_new, _ = _cell(a, np.asarray(h, dtype), Wh_s, bh_s, reset_after)
+    h_prev = np.asarray(h, dtype)
+    h_new, hn = np.empty_like(h_prev), np.empty_like(h_prev)
+    rec = np.empty_like(a)
+    _cell(a, h_prev, _recurrent_weights(Wh_s, reset_after), bh_s, reset_after, h_new, hn, rec)
     return h_new

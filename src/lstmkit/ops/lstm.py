@@ -25,11 +25,11 @@ from lstmkit.ops.activations import gate_scale, sigmoid_from_tanh_
 from lstmkit.ops.sequence import (
     batch_first,
     check_grad_args,
+    finish_step,
     freeze_tail,
     grad_or_zeros,
     project_inputs,
     split_grad,
-    store_step,
     time_major,
     time_major_grad,
 )
@@ -119,8 +119,16 @@ def _scaled_params(Wx, Wh, b, peepholes, dtype):
     return Wx_s, Wh_s, b_s, p_s
 
 
-def _cell(a: np.ndarray, c_prev: np.ndarray, p_s: np.ndarray | None):
-    """One LSTM cell update, in place on the scaled pre-activations.
+def _cell(
+    a: np.ndarray,
+    c_prev: np.ndarray,
+    p_s: np.ndarray | None,
+    c_new: np.ndarray,
+    tanh_c: np.ndarray,
+    m: np.ndarray,
+) -> None:
+    """One LSTM cell update, in place, writing into the given buffers (no allocation
+    on the hot path without peepholes).
 
     Parameters
     ----------
@@ -128,11 +136,9 @@ def _cell(a: np.ndarray, c_prev: np.ndarray, p_s: np.ndarray | None):
         the activated gates ``[i | f | o | g]``.
     c_prev : (B, H) previous cell state.
     p_s : (3H,) halved peepholes, or None.
-
-    Returns
-    -------
-    c_new : (B, H) new cell state.
-    tanh_c : (B, H) ``tanh(c_new)``.
+    c_new : (B, H) receives the new cell state.
+    tanh_c : (B, H) receives ``tanh(c_new)``.
+    m : (B, H) receives ``o ⊙ tanh(c_new)``, the output before any projection.
     """
     H = c_prev.shape[1]
     if p_s is None:
@@ -145,15 +151,16 @@ def _cell(a: np.ndarray, c_prev: np.ndarray, p_s: np.ndarray | None):
         sigmoid_from_tanh_(a[:, : 2 * H])
         np.tanh(a[:, 3 * H :], out=a[:, 3 * H :])
     i, f, o, g = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-    c_new = f * c_prev
-    c_new += i * g
+    np.multiply(f, c_prev, out=c_new)
+    np.multiply(i, g, out=m)
+    c_new += m
     if p_s is not None:
         # The output gate looks at the new cell (Gers & Schmidhuber 2000).
         o += p_s[2 * H :] * c_new
         np.tanh(o, out=o)
         sigmoid_from_tanh_(o)
-    tanh_c = np.tanh(c_new)
-    return c_new, tanh_c
+    np.tanh(c_new, out=tanh_c)
+    np.multiply(o, tanh_c, out=m)
 
 
 def lstm_forward(
@@ -236,18 +243,20 @@ def lstm_forward(
     tanh_c = np.zeros((T, B, H), dtype)
     m = None if Wr_ is None else np.zeros((T, B, H), dtype)
     hs = h[1:] if mask is None else np.zeros((T, B, P), dtype)  # (T, B, P)
-    WhT = Wh_s.T
+    WhT = np.ascontiguousarray(Wh_s.T)
+    WrT = None if Wr_ is None else np.ascontiguousarray(Wr_.T)
+    rec = np.empty((B, 4 * H), dtype)  # Wh h_{t-1}, reused every step
 
     for t in range(steps):
         a = gates[t]
-        a += h[t] @ WhT
-        c_new, tanh_c[t] = _cell(a, c[t], p_s)
-        h_new = a[:, 2 * H : 3 * H] * tanh_c[t]
-        if Wr_ is not None:
-            m[t] = h_new
-            h_new = h_new @ Wr_.T
-        store_step(t, c_new, c, None, mask)
-        store_step(t, h_new, h, hs, mask)
+        np.matmul(h[t], WhT, out=rec)
+        a += rec
+        m_t = h[t + 1] if WrT is None else m[t]
+        _cell(a, c[t], p_s, c[t + 1], tanh_c[t], m_t)
+        if WrT is not None:
+            np.matmul(m_t, WrT, out=h[t + 1])
+        finish_step(t, c, None, mask)
+        finish_step(t, h, hs, mask)
     freeze_tail(c, steps)
     freeze_tail(h, steps)
 
@@ -307,40 +316,52 @@ def lstm_backward(
     )
 
     gates, c, mask, p, Wr = cache.gates, cache.c, cache.mask, cache.peepholes, cache.Wr
+    steps = cache.steps
     dh = grad_or_zeros(dhT, (B, P), dtype)
     dc = grad_or_zeros(dcT, (B, H), dtype)
     dys = time_major_grad(dhs, dtype)  # (T, B, P)
     da = np.zeros((T, B, 4 * H), dtype)  # gradient of the (unscaled) pre-activations
     dh_out = None if Wr is None else np.zeros((T, B, P), dtype)  # dL/dh_t before Wr
-    Wh = cache.Wh
 
-    for t in reversed(range(cache.steps)):
+    Wh = cache.Wh
+    # Local derivatives of every step at once (vectorised over T, not per step):
+    # Forward: c_t = f ⊙ c_{t-1} + i ⊙ g, so a_i, a_f, a_g receive dc_t times
+    #   k_i = g σ'(a_i), k_f = c_{t-1} σ'(a_f), k_g = i tanh'(a_g);
+    # Forward: h = o ⊙ tanh(c_t), so a_o receives dh times k_o = tanh(c_t) σ'(a_o)
+    #   and c_t receives dh times k_c = o tanh'(c_t).
+    i, f, o, g = (gates[:steps, :, k * H : (k + 1) * H] for k in range(4))
+    tc = cache.tanh_c[:steps]
+    k4 = np.empty((steps, B, 4, H), dtype)  # [k_i, k_f, -, k_g]; the o slot is unused
+    np.multiply(g, i - i * i, out=k4[:, :, 0])
+    np.multiply(c[:steps], f - f * f, out=k4[:, :, 1])
+    k4[:, :, 2] = 0
+    np.multiply(i, 1 - g * g, out=k4[:, :, 3])
+    k_o = tc * (o - o * o)
+    k_c = o * (1 - tc * tc)
+    dc_new = np.empty((B, H), dtype)
+
+    for t in reversed(range(steps)):
         mask_t = None if mask is None else mask[t]
         dh_new, dh_carry = split_grad(dh, None if dys is None else dys[t], mask_t)
-        dc_new, dc_carry = split_grad(dc, None, mask_t)
+        dc_in, dc_carry = split_grad(dc, None, mask_t)
         if Wr is not None:
             # Forward: h_new = Wr m, so dm = Wr^T dh_new; dWr is summed after the loop.
             dh_out[t] = dh_new
             dh_new = dh_new @ Wr
-        i, f, o, g = (gates[t, :, k * H : (k + 1) * H] for k in range(4))
-        tc = cache.tanh_c[t]
         da_t = da[t]
-        # Forward: h = o ⊙ tanh(c_t)
-        da_t[:, 2 * H : 3 * H] = dh_new * tc * o * (1 - o)  # through σ
-        dc_new = dc_new + dh_new * o * (1 - tc * tc)  # through tanh
+        np.multiply(dh_new, k_c[t], out=dc_new)
+        dc_new += dc_in
         if p is not None:
             # Forward: a_o += p_o ⊙ c_t
-            dc_new += da_t[:, 2 * H : 3 * H] * p[2 * H :]
-        # Forward: c_t = f ⊙ c_{t-1} + i ⊙ g
-        da_t[:, :H] = dc_new * g * i * (1 - i)
-        da_t[:, H : 2 * H] = dc_new * c[t] * f * (1 - f)
-        da_t[:, 3 * H :] = dc_new * i * (1 - g * g)
-        dc = dc_new * f
+            dc_new += dh_new * k_o[t] * p[2 * H :]
+        np.multiply(dc_new[:, None, :], k4[t], out=da_t.reshape(B, 4, H))
+        np.multiply(dh_new, k_o[t], out=da_t[:, 2 * H : 3 * H])
+        np.multiply(dc_new, f[t], out=dc)
         if p is not None:
             # Forward: a_i += p_i ⊙ c_{t-1}, a_f += p_f ⊙ c_{t-1}
             dc += da_t[:, :H] * p[:H] + da_t[:, H : 2 * H] * p[H : 2 * H]
         # Forward: a = Wx x + Wh h_{t-1} + b
-        dh = da_t @ Wh
+        np.matmul(da_t, Wh, out=dh)
         if mask is not None:
             dh += dh_carry
             dc += dc_carry
@@ -408,13 +429,13 @@ def lstm_step(
         {"x_t": x_t, "h": h, "c": c, "Wx": Wx, "Wh": Wh, "b": b, "peepholes": peepholes, "Wr": Wr},
     )
     _sizes(op, "x_t", x_t, Wx, Wh, b, peepholes, Wr, h, c)
-    H = Wx.shape[0] // 4
     Wx_s, Wh_s, b_s, p_s = _scaled_params(Wx, Wh, b, peepholes, dtype)
     a = np.asarray(x_t, dtype) @ Wx_s.T
     a += b_s
     a += np.asarray(h, dtype) @ Wh_s.T
-    c_new, tanh_c = _cell(a, np.asarray(c, dtype), p_s)
-    h_new = a[:, 2 * H : 3 * H] * tanh_c
+    c_prev = np.asarray(c, dtype)
+    c_new, tanh_c, h_new = (np.empty_like(c_prev) for _ in range(3))
+    _cell(a, c_prev, p_s, c_new, tanh_c, h_new)
     if Wr is not None:
         h_new = h_new @ np.asarray(Wr, dtype).T
     return h_new, c_new

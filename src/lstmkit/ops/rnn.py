@@ -16,11 +16,11 @@ import numpy as np
 from lstmkit.ops.sequence import (
     batch_first,
     check_grad_args,
+    finish_step,
     freeze_tail,
     grad_or_zeros,
     project_inputs,
     split_grad,
-    store_step,
     time_major,
     time_major_grad,
 )
@@ -130,11 +130,13 @@ def rnn_forward(
     if h0 is not None:
         h[0] = h0
     hs = h[1:] if mask is None else np.zeros((T, B, H), dtype)
-    WhT = Wh_.T
+    WhT = np.ascontiguousarray(Wh_.T)
+    rec = np.empty((B, H), dtype)
     for t in range(steps):
         a = out[t]
-        a += h[t] @ WhT
-        store_step(t, _activate_(a, activation), h, hs, mask)
+        a += np.matmul(h[t], WhT, out=rec)
+        h[t + 1] = _activate_(a, activation)
+        finish_step(t, h, hs, mask)
     freeze_tail(h, steps)
 
     cache = RNNCache(

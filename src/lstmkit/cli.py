@@ -1,0 +1,93 @@
+"""Command line: ``lstmkit [--version] COMMAND ...``; later features add subcommands here.
+
+Bad input never produces a traceback: the message goes to stderr on one line and the
+exit code is 2 (set ``LSTMKIT_DEBUG=1`` to see the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from lstmkit import __version__
+from lstmkit.demo import DemoConfig, run_demo
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer ≥ 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    cfg = DemoConfig(
+        batch=args.batch,
+        seq_len=args.seq_len,
+        input_size=args.input_size,
+        hidden_size=args.hidden_size,
+        seed=args.seed,
+    )
+    run_demo(cfg)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="lstmkit",
+        description="LSTM, GRU and RNN networks from the equations up.",
+        epilog="Run 'lstmkit COMMAND --help' for a command's options and an example.",
+    )
+    parser.add_argument("--version", action="version", version=f"lstmkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    defaults = DemoConfig()
+    demo = sub.add_parser(
+        "demo",
+        help="run an LSTM forward and backward on random data and explain every shape",
+        description="Run one LSTM layer forward and backward through time on random data, "
+        "print the shape of every weight, state and gate, and check gradients "
+        "against finite differences.",
+        epilog="example: lstmkit demo --input-size 3 --hidden-size 50 --seq-len 10",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    demo.add_argument(
+        "--batch", type=positive_int, default=defaults.batch, help="number of sequences B"
+    )
+    demo.add_argument("--seq-len", type=positive_int, default=defaults.seq_len, help="time steps T")
+    demo.add_argument(
+        "--input-size", type=positive_int, default=defaults.input_size, help="input features D"
+    )
+    demo.add_argument(
+        "--hidden-size", type=positive_int, default=defaults.hidden_size, help="hidden units H"
+    )
+    demo.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
+    demo.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``lstmkit`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args)
+    except (ValueError, TypeError, OSError) as exc:
+        if os.environ.get("LSTMKIT_DEBUG"):
+            raise
+        print(f"lstmkit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

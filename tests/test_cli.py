@@ -1,0 +1,54 @@
+"""The console script: --version, --help, the demo job, and one-line errors with exit 2."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+import lstmkit
+from lstmkit.cli import main
+from lstmkit.demo import DemoConfig, run_demo
+
+
+def run_cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "lstmkit", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_version():
+    res = run_cli("--version")
+    assert res.returncode == 0
+    assert res.stdout.strip() == f"lstmkit {lstmkit.__version__}"
+
+
+def test_help_lists_demo():
+    res = run_cli("--help")
+    assert res.returncode == 0
+    assert "demo" in res.stdout and "usage: lstmkit" in res.stdout
+
+
+def test_demo_explains_the_seed_example(capsys):
+    assert main(["demo"]) == 0
+    text = capsys.readouterr().out
+    # The seed's worked example: 80 features, 12 units.
+    assert "4·(960 + 144 + 12) = 4,464" in text
+    assert re.search(r"Wx\s+\(4H, D\)\s+= \(48, 80\)", text)
+    assert re.search(r"hs\s+\(B, T, H\)\s+= \(2, 5, 12\)", text)
+    for gate in ("input gate", "forget gate", "output gate", "candidate"):
+        assert gate in text
+
+
+def test_demo_gradients_are_verified():
+    errors = run_demo(DemoConfig(input_size=3, hidden_size=4, seq_len=6), out=lambda _: None)
+    assert set(errors) == {"x", "h0", "c0", "Wx", "Wh", "b"}
+    assert max(errors.values()) < 1e-5
+
+
+@pytest.mark.parametrize("bad", [["demo", "--hidden-size", "0"], ["demo", "--seq-len", "x"]])
+def test_bad_arguments_exit_2_without_traceback(bad):
+    res = run_cli(*bad)
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert "error:" in res.stderr
