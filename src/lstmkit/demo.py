@@ -89,9 +89,11 @@ def run_demo(cfg: DemoConfig, out=print) -> dict[str, float]:
     out(_row("h0, c0", "(B, H)", h0, "initial states (zeros)"))
     out(_row("hs", "(B, T, H)", hs, "h_t at every step"))
     out(_row("hT, cT", "(B, H)", hT, "final states"))
-    out(_row("gates", "(T, B, 4H)", cache.gates, "activated i, f, o, g kept for backward"))
-    out(_row("c", "(T+1, B, H)", cache.c, "cell states c_0 .. c_T"))
-    first = cache.gates[0, 0]
+    out("Kept for backward (feature-major inside the ops: one step is a (width, B) block)")
+    out(_row("gates", "(T, 4H, B)", cache.gates, "activated i, f, o, g"))
+    out(_row("c", "(T+1, H, B)", cache.c, "cell states c_0 .. c_T"))
+    out(_row("tanh_c", "(T, H, B)", cache.tanh_c, "tanh(c_t)"))
+    first = cache.gates[0, :, 0]
     means = ", ".join(f"{g} {first[k * H : (k + 1) * H].mean():+.3f}" for k, g in enumerate(GATES))
     out(f"  mean gate values at t = 1, sequence 1: {means}")
     out("")

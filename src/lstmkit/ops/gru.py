@@ -9,8 +9,9 @@ Gate order ``[r | z | n]``, two biases ``bx (3H,)`` and ``bh (3H,)`` (docs/conve
     reset_after=False:  n = tanh(Wx_n x + bx_n + Wh_n (r ⊙ h) + bh_n)
     h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}        computed as n + z ⊙ (h_{t-1} − n)
 
-Internally time-major ``(T, B, .)``; the r and z rows of the weights are pre-halved
-so that ``σ(a) = 0.5·tanh(a/2) + 0.5`` needs a single ``tanh`` (exact scaling).
+Inside, each step's arrays are feature-major ``(N, B)``, stacked over time as
+``(T, N, B)`` (see sequence.py). The r and z rows of the weights are pre-halved so that
+``σ(a) = 0.5·tanh(a/2) + 0.5`` needs a single ``tanh`` (exact scaling).
 """
 
 from __future__ import annotations
@@ -25,11 +26,15 @@ from lstmkit.ops.sequence import (
     check_grad_args,
     finish_step,
     freeze_tail,
-    grad_or_zeros,
+    input_grad,
+    input_weight_grad,
+    output_grad,
     project_inputs,
     split_grad,
+    state_grad,
+    states_array,
     time_major,
-    time_major_grad,
+    weight_grad,
 )
 from lstmkit.ops.validate import (
     as_arrays,
@@ -43,15 +48,15 @@ from lstmkit.ops.validate import (
 
 @dataclass
 class GRUCache:
-    """What :func:`gru_backward` needs from :func:`gru_forward`; arrays are time-major.
+    """What :func:`gru_backward` needs from :func:`gru_forward`.
 
     Attributes
     ----------
-    x : (T, B, D) inputs (padding zeroed when ``lengths`` is given).
-    gates : (T, B, 3H) activated gates ``[r | z | n]``.
-    hn : (T, B, H) ``Wh_n h_{t-1} + bh_n`` (reset_after=True only, else None).
-    h : (T + 1, B, H) state before each step and after the last (``h[0] = h0``).
-    mask : (T, B, 1) bool or None; steps : time steps holding any valid entry.
+    x : (T, B, D) inputs, time-major (padding zeroed when ``lengths`` is given).
+    gates : (T, 3H, B) activated gates ``[r | z | n]``.
+    hn : (T, H, B) ``Wh_n h_{t-1} + bh_n`` (reset_after=True only, else None).
+    h : (T + 1, H, B) state before each step and after the last (``h[0] = h0``).
+    mask : (T, 1, B) bool or None; steps : time steps holding any valid entry.
     Wx, Wh : the weights in the compute dtype (unscaled); reset_after : the variant.
     """
 
@@ -102,21 +107,21 @@ def _scaled_params(Wx, Wh, bx, bh, dtype):
 
 
 def _recurrent_weights(Wh_s: np.ndarray, reset_after: bool) -> tuple[np.ndarray, ...]:
-    """Contiguous transposed recurrent weights in the pieces :func:`_cell` multiplies by.
+    """The recurrent weights in the pieces :func:`_cell` multiplies by.
 
-    reset_after=True: one ``(H, 3H)`` block. False: ``(H, 2H)`` for r, z and ``(H, H)``
+    reset_after=True: one ``(3H, H)`` block. False: ``(2H, H)`` for r, z and ``(H, H)``
     for n, because n's recurrent product reads ``r ⊙ h``, known only after r.
     """
     H = Wh_s.shape[1]
     if reset_after:
-        return (np.ascontiguousarray(Wh_s.T),)
-    return np.ascontiguousarray(Wh_s[: 2 * H].T), np.ascontiguousarray(Wh_s[2 * H :].T)
+        return (Wh_s,)
+    return Wh_s[: 2 * H], Wh_s[2 * H :]
 
 
 def _cell(
     a: np.ndarray,
     h: np.ndarray,
-    WhT: tuple[np.ndarray, ...],
+    Wh: tuple[np.ndarray, ...],
     bh_s: np.ndarray,
     reset_after: bool,
     h_new: np.ndarray,
@@ -127,36 +132,36 @@ def _cell(
 
     Parameters
     ----------
-    a : (B, 3H) scaled ``Wx x + bx`` for this step; overwritten with ``[r | z | n]``.
-    h : (B, H) previous state.
-    WhT : pieces from :func:`_recurrent_weights`; bh_s : (3H,) scaled recurrent bias.
+    a : (3H, B) scaled ``Wx x + bx`` for this step; overwritten with ``[r | z | n]``.
+    h : (H, B) previous state.
+    Wh : pieces from :func:`_recurrent_weights`; bh_s : (3H, 1) scaled recurrent bias.
     reset_after : the variant.
-    h_new : (B, H) receives the new state.
-    hn : (B, H) receives ``Wh_n h + bh_n`` (reset_after=True); scratch otherwise.
-    rec : (B, 3H) scratch.
+    h_new : (H, B) receives the new state.
+    hn : (H, B) receives ``Wh_n h + bh_n`` (reset_after=True); scratch otherwise.
+    rec : (3H, B) scratch.
     """
-    H = h.shape[1]
-    rz, n = a[:, : 2 * H], a[:, 2 * H :]
+    H = h.shape[0]
+    rz, n = a[: 2 * H], a[2 * H :]
     if reset_after:
-        np.matmul(h, WhT[0], out=rec)
+        np.matmul(Wh[0], h, out=rec)
         rec += bh_s
-        rz += rec[:, : 2 * H]
+        rz += rec[: 2 * H]
         np.tanh(rz, out=rz)
         sigmoid_from_tanh_(rz)
-        hn[...] = rec[:, 2 * H :]
-        np.multiply(rz[:, :H], hn, out=h_new)  # r ⊙ (Wh_n h + bh_n), h_new as scratch
+        hn[...] = rec[2 * H :]
+        np.multiply(rz[:H], hn, out=h_new)  # r ⊙ (Wh_n h + bh_n), h_new as scratch
         n += h_new
     else:
-        rz += np.matmul(h, WhT[0], out=rec[:, : 2 * H])
+        rz += np.matmul(Wh[0], h, out=rec[: 2 * H])
         rz += bh_s[: 2 * H]
         np.tanh(rz, out=rz)
         sigmoid_from_tanh_(rz)
-        np.multiply(rz[:, :H], h, out=hn)  # r ⊙ h
-        n += np.matmul(hn, WhT[1], out=rec[:, 2 * H :])
+        np.multiply(rz[:H], h, out=hn)  # r ⊙ h
+        n += np.matmul(Wh[1], hn, out=rec[2 * H :])
         n += bh_s[2 * H :]
     np.tanh(n, out=n)
     np.subtract(h, n, out=h_new)
-    h_new *= rz[:, H:]
+    h_new *= rz[H:]
     h_new += n
 
 
@@ -210,19 +215,18 @@ def gru_forward(
 
     xt = time_major(x, dtype, mask)  # (T, B, D)
     Wx_s, Wh_s, bx_s, bh_s = _scaled_params(Wx, Wh, bx, bh, dtype)
-    gates = project_inputs(xt, Wx_s, bx_s)  # (T, B, 3H), becomes [r | z | n]
-    hn = np.zeros((T, B, H), dtype) if reset_after else None
-    h = np.zeros((T + 1, B, H), dtype)
-    if h0 is not None:
-        h[0] = h0
-    hs = h[1:] if mask is None else np.zeros((T, B, H), dtype)
-    WhT = _recurrent_weights(Wh_s, reset_after)
-    rec = np.empty((B, 3 * H), dtype)
-    scratch = None if reset_after else np.empty((B, H), dtype)
+    gates = project_inputs(xt, Wx_s, bx_s)  # (T, 3H, B), becomes [r | z | n]
+    hn = np.zeros((T, H, B), dtype) if reset_after else None
+    h = states_array(h0, T, H, B, dtype)  # (T + 1, H, B)
+    hs = h[1:] if mask is None else np.zeros((T, H, B), dtype)
+    Wh_pieces = _recurrent_weights(Wh_s, reset_after)
+    bh_col = bh_s[:, None]
+    rec = np.empty((3 * H, B), dtype)
+    scratch = None if reset_after else np.empty((H, B), dtype)
 
     for t in range(steps):
         hn_t = hn[t] if reset_after else scratch
-        _cell(gates[t], h[t], WhT, bh_s, reset_after, h[t + 1], hn_t, rec)
+        _cell(gates[t], h[t], Wh_pieces, bh_col, reset_after, h[t + 1], hn_t, rec)
         finish_step(t, h, hs, mask)
     freeze_tail(h, steps)
 
@@ -237,7 +241,7 @@ def gru_forward(
         Wh=np.asarray(Wh, dtype),
         reset_after=reset_after,
     )
-    return batch_first(hs), h[T].copy(), cache
+    return batch_first(hs), np.ascontiguousarray(h[T].T), cache
 
 
 def gru_backward(
@@ -260,62 +264,65 @@ def gru_backward(
         ``"bx" (3H,)``, ``"bh" (3H,)``.
     """
     op = "gru_backward"
-    T, B, D = cache.x.shape
-    H = cache.h.shape[2]
+    T, B, _ = cache.x.shape
+    H = cache.h.shape[1]
     dtype = cache.x.dtype
     check_grad_args(
         op, (("dhs", dhs, ("B", "T", "H")), ("dhT", dhT, ("B", "H"))), {"B": B, "T": T, "H": H}
     )
     gates, h, Wh, mask = cache.gates, cache.h, cache.Wh, cache.mask
-    dh = grad_or_zeros(dhT, (B, H), dtype)
-    dys = time_major_grad(dhs, dtype)
-    da = np.zeros((T, B, 3 * H), dtype)  # gradient of [Wx x + bx] per gate (unscaled)
-    dhp = np.empty((B, 3 * H), dtype)
+    dh = state_grad(dhT, H, B, dtype)  # (H, B)
+    dys = output_grad(dhs, dtype)  # (T, H, B)
+    da = np.zeros((T, 3 * H, B), dtype)  # gradient of [Wx x + bx] per gate (unscaled)
+    dhp = np.empty((3 * H, B), dtype)
+    WhT = np.ascontiguousarray(Wh.T)  # (H, 3H)
+    Wh_nT = np.ascontiguousarray(Wh[2 * H :].T)  # (H, H)
+    Wh_rzT = np.ascontiguousarray(Wh[: 2 * H].T)  # (H, 2H)
 
     for t in reversed(range(cache.steps)):
         mask_t = None if mask is None else mask[t]
         dh_new, dh_carry = split_grad(dh, None if dys is None else dys[t], mask_t)
-        r, z, n = gates[t, :, :H], gates[t, :, H : 2 * H], gates[t, :, 2 * H :]
+        r, z, n = gates[t, :H], gates[t, H : 2 * H], gates[t, 2 * H :]
         h_prev = h[t]
         da_t = da[t]
         # Forward: h_t = n + z ⊙ (h_{t-1} − n)
-        dh = dh_new * z
-        da_t[:, H : 2 * H] = dh_new * (h_prev - n) * z * (1 - z)
+        da_t[H : 2 * H] = dh_new * (h_prev - n) * z * (1 - z)
         dn = dh_new * (1 - z) * (1 - n * n)  # through tanh
-        da_t[:, 2 * H :] = dn
+        da_t[2 * H :] = dn
+        dh = dh_new * z
         if cache.reset_after:
             # Forward: a_n = Wx_n x + bx_n + r ⊙ hn, hn = Wh_n h + bh_n
-            da_t[:, :H] = dn * cache.hn[t] * r * (1 - r)
-            dhp[:, : 2 * H] = da_t[:, : 2 * H]
-            dhp[:, 2 * H :] = dn * r
-            dh += dhp @ Wh
+            da_t[:H] = dn * cache.hn[t] * r * (1 - r)
+            dhp[: 2 * H] = da_t[: 2 * H]
+            np.multiply(dn, r, out=dhp[2 * H :])
+            dh += WhT @ dhp
         else:
             # Forward: a_n = Wx_n x + bx_n + Wh_n (r ⊙ h) + bh_n
-            drh = dn @ Wh[2 * H :]
-            da_t[:, :H] = drh * h_prev * r * (1 - r)
-            dh += da_t[:, : 2 * H] @ Wh[: 2 * H] + drh * r
+            drh = Wh_nT @ dn
+            da_t[:H] = drh * h_prev * r * (1 - r)
+            dh += Wh_rzT @ da_t[: 2 * H]
+            dh += drh * r
         if dh_carry is not None:
             dh += dh_carry
 
     # Weight gradients as a few large products over all (t, b).
-    da2 = da.reshape(T * B, 3 * H)
-    h_prev2 = h[:-1].reshape(T * B, H)
     grads = {
-        "x": batch_first((da2 @ cache.Wx).reshape(T, B, D)),
-        "h0": dh,
-        "Wx": da2.T @ cache.x.reshape(T * B, D),
-        "bx": da2.sum(axis=0),
+        "x": input_grad(da, cache.Wx),
+        "h0": np.ascontiguousarray(dh.T),
+        "Wx": input_weight_grad(da, cache.x),
+        "bx": da.sum(axis=(0, 2)),
     }
     if cache.reset_after:
         # The recurrent n-block gradient is the input one scaled by r.
         dhp_all = da.copy()
-        dhp_all[:, :, 2 * H :] *= gates[:, :, :H]
-        dhp2 = dhp_all.reshape(T * B, 3 * H)
-        grads["Wh"] = dhp2.T @ h_prev2
-        grads["bh"] = dhp2.sum(axis=0)
+        dhp_all[:, 2 * H :] *= gates[:, :H]
+        grads["Wh"] = weight_grad(dhp_all, h[:-1])
+        grads["bh"] = dhp_all.sum(axis=(0, 2))
     else:
-        rh2 = (gates[:, :, :H] * h[:-1]).reshape(T * B, H)
-        grads["Wh"] = np.concatenate([da2[:, : 2 * H].T @ h_prev2, da2[:, 2 * H :].T @ rh2])
+        rh = gates[:, :H] * h[:-1]
+        grads["Wh"] = np.concatenate(
+            [weight_grad(da[:, : 2 * H], h[:-1]), weight_grad(da[:, 2 * H :], rh)]
+        )
         grads["bh"] = grads["bx"].copy()
     return grads
 
@@ -349,10 +356,12 @@ def gru_step(
     dtype = common_float_dtype(op, {"x_t": x_t, "h": h, "Wx": Wx, "Wh": Wh, "bx": bx, "bh": bh})
     _sizes(op, "x_t", x_t, h, Wx, Wh, bx, bh)
     Wx_s, Wh_s, bx_s, bh_s = _scaled_params(Wx, Wh, bx, bh, dtype)
-    a = np.asarray(x_t, dtype) @ Wx_s.T
-    a += bx_s
-    h_prev = np.asarray(h, dtype)
+    # The same products as the sequence forward, in its feature-major layout.
+    a = Wx_s @ np.asarray(x_t, dtype).T
+    a += bx_s[:, None]
+    h_prev = np.asarray(h, dtype).T
     h_new, hn = np.empty_like(h_prev), np.empty_like(h_prev)
     rec = np.empty_like(a)
-    _cell(a, h_prev, _recurrent_weights(Wh_s, reset_after), bh_s, reset_after, h_new, hn, rec)
-    return h_new
+    Wh_pieces = _recurrent_weights(Wh_s, reset_after)
+    _cell(a, h_prev, Wh_pieces, bh_s[:, None], reset_after, h_new, hn, rec)
+    return np.ascontiguousarray(h_new.T)

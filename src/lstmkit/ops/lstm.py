@@ -10,8 +10,9 @@ Gate order is canonical, ``[i | f | o | g]``; equations are in docs/conventions.
     o   = σ(a_o)                                  (a_o + p_o ⊙ c_t with peepholes)
     h_t = o ⊙ tanh(c_t)                           (Wr (o ⊙ tanh(c_t)) with a projection)
 
-Internally everything is time-major ``(T, B, .)`` so that one step is a contiguous slice.
-Sigmoid rows of the weights are pre-halved so one ``tanh`` evaluates all gates
+Inside, each step's arrays are feature-major ``(N, B)`` and stacked over time as
+``(T, N, B)`` (see sequence.py), so every gate block is a contiguous slice. Sigmoid rows
+of the weights are pre-halved so one ``tanh`` evaluates all gates
 (``σ(a) = 0.5·tanh(a/2) + 0.5``, exact scaling; see activations.py).
 """
 
@@ -27,11 +28,15 @@ from lstmkit.ops.sequence import (
     check_grad_args,
     finish_step,
     freeze_tail,
-    grad_or_zeros,
+    input_grad,
+    input_weight_grad,
+    output_grad,
     project_inputs,
     split_grad,
+    state_grad,
+    states_array,
     time_major,
-    time_major_grad,
+    weight_grad,
 )
 from lstmkit.ops.validate import (
     as_arrays,
@@ -45,20 +50,19 @@ from lstmkit.ops.validate import (
 
 @dataclass
 class LSTMCache:
-    """What :func:`lstm_backward` needs from :func:`lstm_forward`; arrays are time-major.
+    """What :func:`lstm_backward` needs from :func:`lstm_forward`.
 
     Attributes
     ----------
-    x : (T, B, D) inputs (padding zeroed when ``lengths`` is given).
-    gates : (T, B, 4H) activated gates ``[i | f | o | g]``.
-    c : (T + 1, B, H) cell state before each step and after the last (``c[0] = c0``).
-    h : (T + 1, B, P) recurrent state likewise (``h[0] = h0``).
-    tanh_c : (T, B, H) ``tanh`` of each step's new cell state.
-    m : (T, B, H) or None, ``o ⊙ tanh(c_t)`` before the projection (projection only).
-    mask : (T, B, 1) bool or None, valid steps (None when every sequence is full).
+    x : (T, B, D) inputs, time-major (padding zeroed when ``lengths`` is given).
+    gates : (T, 4H, B) activated gates ``[i | f | o | g]``.
+    c : (T + 1, H, B) cell state before each step and after the last (``c[0] = c0``).
+    h : (T + 1, P, B) recurrent state likewise (``h[0] = h0``).
+    tanh_c : (T, H, B) ``tanh`` of each step's new cell state.
+    m : (T, H, B) or None, ``o ⊙ tanh(c_t)`` before the projection (projection only).
+    mask : (T, 1, B) bool or None, valid steps (None when every sequence is full).
     steps : number of time steps that hold any valid entry (``max(lengths)`` or T).
     Wx, Wh, b, peepholes, Wr : the parameters, in the compute dtype (unscaled).
-    batch_first_shape : (B, T, D), the input's shape.
     """
 
     x: np.ndarray
@@ -115,7 +119,7 @@ def _scaled_params(Wx, Wh, b, peepholes, dtype):
     Wx_s = np.asarray(Wx, dtype) * scale[:, None]
     Wh_s = np.asarray(Wh, dtype) * scale[:, None]
     b_s = np.asarray(b, dtype) * scale
-    p_s = None if peepholes is None else np.asarray(peepholes, dtype) * dtype.type(0.5)
+    p_s = None if peepholes is None else (np.asarray(peepholes, dtype) * dtype.type(0.5))[:, None]
     return Wx_s, Wh_s, b_s, p_s
 
 
@@ -132,25 +136,24 @@ def _cell(
 
     Parameters
     ----------
-    a : (B, 4H) scaled pre-activations ``scale ⊙ (Wx x + Wh h + b)``; overwritten with
+    a : (4H, B) scaled pre-activations ``scale ⊙ (Wx x + Wh h + b)``; overwritten with
         the activated gates ``[i | f | o | g]``.
-    c_prev : (B, H) previous cell state.
-    p_s : (3H,) halved peepholes, or None.
-    c_new : (B, H) receives the new cell state.
-    tanh_c : (B, H) receives ``tanh(c_new)``.
-    m : (B, H) receives ``o ⊙ tanh(c_new)``, the output before any projection.
+    c_prev : (H, B) previous cell state.
+    p_s : (3H, 1) halved peepholes, or None.
+    c_new : (H, B) receives the new cell state.
+    tanh_c : (H, B) receives ``tanh(c_new)``.
+    m : (H, B) receives ``o ⊙ tanh(c_new)``, the output before any projection.
     """
-    H = c_prev.shape[1]
+    H = c_prev.shape[0]
     if p_s is None:
         np.tanh(a, out=a)
-        sigmoid_from_tanh_(a[:, : 3 * H])
+        sigmoid_from_tanh_(a[: 3 * H])
     else:
-        a[:, :H] += p_s[:H] * c_prev
-        a[:, H : 2 * H] += p_s[H : 2 * H] * c_prev
-        np.tanh(a[:, : 2 * H], out=a[:, : 2 * H])
-        sigmoid_from_tanh_(a[:, : 2 * H])
-        np.tanh(a[:, 3 * H :], out=a[:, 3 * H :])
-    i, f, o, g = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+        a[: 2 * H] += p_s[: 2 * H] * np.concatenate([c_prev, c_prev])
+        np.tanh(a[: 2 * H], out=a[: 2 * H])
+        sigmoid_from_tanh_(a[: 2 * H])
+        np.tanh(a[3 * H :], out=a[3 * H :])
+    i, f, o, g = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
     np.multiply(f, c_prev, out=c_new)
     np.multiply(i, g, out=m)
     c_new += m
@@ -233,28 +236,21 @@ def lstm_forward(
     Wx_s, Wh_s, b_s, p_s = _scaled_params(Wx, Wh, b, peepholes, dtype)
     Wr_ = None if Wr is None else np.asarray(Wr, dtype)
 
-    gates = project_inputs(xt, Wx_s, b_s)  # (T, B, 4H), becomes the activated gates
-    c = np.zeros((T + 1, B, H), dtype)
-    h = np.zeros((T + 1, B, P), dtype)
-    if c0 is not None:
-        c[0] = c0
-    if h0 is not None:
-        h[0] = h0
-    tanh_c = np.zeros((T, B, H), dtype)
-    m = None if Wr_ is None else np.zeros((T, B, H), dtype)
-    hs = h[1:] if mask is None else np.zeros((T, B, P), dtype)  # (T, B, P)
-    WhT = np.ascontiguousarray(Wh_s.T)
-    WrT = None if Wr_ is None else np.ascontiguousarray(Wr_.T)
-    rec = np.empty((B, 4 * H), dtype)  # Wh h_{t-1}, reused every step
+    gates = project_inputs(xt, Wx_s, b_s)  # (T, 4H, B), becomes the activated gates
+    c = states_array(c0, T, H, B, dtype)  # (T + 1, H, B)
+    h = states_array(h0, T, P, B, dtype)  # (T + 1, P, B)
+    tanh_c = np.zeros((T, H, B), dtype)
+    m = None if Wr_ is None else np.zeros((T, H, B), dtype)
+    hs = h[1:] if mask is None else np.zeros((T, P, B), dtype)
+    rec = np.empty((4 * H, B), dtype)  # Wh h_{t-1}, reused every step
 
     for t in range(steps):
         a = gates[t]
-        np.matmul(h[t], WhT, out=rec)
-        a += rec
-        m_t = h[t + 1] if WrT is None else m[t]
+        a += np.matmul(Wh_s, h[t], out=rec)
+        m_t = h[t + 1] if Wr_ is None else m[t]
         _cell(a, c[t], p_s, c[t + 1], tanh_c[t], m_t)
-        if WrT is not None:
-            np.matmul(m_t, WrT, out=h[t + 1])
+        if Wr_ is not None:
+            np.matmul(Wr_, m_t, out=h[t + 1])
         finish_step(t, c, None, mask)
         finish_step(t, h, hs, mask)
     freeze_tail(c, steps)
@@ -275,7 +271,7 @@ def lstm_forward(
         peepholes=None if peepholes is None else np.asarray(peepholes, dtype),
         Wr=Wr_,
     )
-    return batch_first(hs), h[T].copy(), c[T].copy(), cache
+    return batch_first(hs), np.ascontiguousarray(h[T].T), np.ascontiguousarray(c[T].T), cache
 
 
 def lstm_backward(
@@ -305,40 +301,40 @@ def lstm_backward(
         when the forward had them. Gradients at padded steps are exactly 0.
     """
     op = "lstm_backward"
-    T, B, D = cache.x.shape
-    H = cache.c.shape[2]
-    P = cache.h.shape[2]
+    T, B, _ = cache.x.shape
+    H = cache.c.shape[1]
+    P = cache.h.shape[1]
     dtype = cache.x.dtype
     check_grad_args(
         op,
         (("dhs", dhs, ("B", "T", "P")), ("dhT", dhT, ("B", "P")), ("dcT", dcT, ("B", "H"))),
         {"B": B, "T": T, "H": H, "P": P},
     )
-
     gates, c, mask, p, Wr = cache.gates, cache.c, cache.mask, cache.peepholes, cache.Wr
     steps = cache.steps
-    dh = grad_or_zeros(dhT, (B, P), dtype)
-    dc = grad_or_zeros(dcT, (B, H), dtype)
-    dys = time_major_grad(dhs, dtype)  # (T, B, P)
-    da = np.zeros((T, B, 4 * H), dtype)  # gradient of the (unscaled) pre-activations
-    dh_out = None if Wr is None else np.zeros((T, B, P), dtype)  # dL/dh_t before Wr
+    dh = state_grad(dhT, P, B, dtype)  # (P, B)
+    dc = state_grad(dcT, H, B, dtype)  # (H, B)
+    dys = output_grad(dhs, dtype)  # (T, P, B)
+    da = np.zeros((T, 4 * H, B), dtype)  # gradient of the (unscaled) pre-activations
+    dh_out = None if Wr is None else np.zeros((T, P, B), dtype)  # dL/dh_t before Wr
+    WhT = np.ascontiguousarray(cache.Wh.T)  # (P, 4H)
+    p_col = None if p is None else p[:, None]  # (3H, 1)
 
-    Wh = cache.Wh
     # Local derivatives of every step at once (vectorised over T, not per step):
     # Forward: c_t = f ⊙ c_{t-1} + i ⊙ g, so a_i, a_f, a_g receive dc_t times
     #   k_i = g σ'(a_i), k_f = c_{t-1} σ'(a_f), k_g = i tanh'(a_g);
     # Forward: h = o ⊙ tanh(c_t), so a_o receives dh times k_o = tanh(c_t) σ'(a_o)
     #   and c_t receives dh times k_c = o tanh'(c_t).
-    i, f, o, g = (gates[:steps, :, k * H : (k + 1) * H] for k in range(4))
+    i, f, o, g = (gates[:steps, k * H : (k + 1) * H] for k in range(4))
     tc = cache.tanh_c[:steps]
-    k4 = np.empty((steps, B, 4, H), dtype)  # [k_i, k_f, -, k_g]; the o slot is unused
-    np.multiply(g, i - i * i, out=k4[:, :, 0])
-    np.multiply(c[:steps], f - f * f, out=k4[:, :, 1])
-    k4[:, :, 2] = 0
-    np.multiply(i, 1 - g * g, out=k4[:, :, 3])
+    k4 = np.empty((steps, 4, H, B), dtype)  # [k_i, k_f, -, k_g]; the o slot is unused
+    np.multiply(g, i - i * i, out=k4[:, 0])
+    np.multiply(c[:steps], f - f * f, out=k4[:, 1])
+    k4[:, 2] = 0
+    np.multiply(i, 1 - g * g, out=k4[:, 3])
     k_o = tc * (o - o * o)
     k_c = o * (1 - tc * tc)
-    dc_new = np.empty((B, H), dtype)
+    dc_new = np.empty((H, B), dtype)
 
     for t in reversed(range(steps)):
         mask_t = None if mask is None else mask[t]
@@ -347,47 +343,46 @@ def lstm_backward(
         if Wr is not None:
             # Forward: h_new = Wr m, so dm = Wr^T dh_new; dWr is summed after the loop.
             dh_out[t] = dh_new
-            dh_new = dh_new @ Wr
+            dh_new = Wr.T @ dh_new
         da_t = da[t]
         np.multiply(dh_new, k_c[t], out=dc_new)
         dc_new += dc_in
         if p is not None:
             # Forward: a_o += p_o ⊙ c_t
-            dc_new += dh_new * k_o[t] * p[2 * H :]
-        np.multiply(dc_new[:, None, :], k4[t], out=da_t.reshape(B, 4, H))
-        np.multiply(dh_new, k_o[t], out=da_t[:, 2 * H : 3 * H])
+            dc_new += dh_new * k_o[t] * p_col[2 * H :]
+        np.multiply(dc_new, k4[t], out=da_t.reshape(4, H, B))
+        np.multiply(dh_new, k_o[t], out=da_t[2 * H : 3 * H])
         np.multiply(dc_new, f[t], out=dc)
         if p is not None:
             # Forward: a_i += p_i ⊙ c_{t-1}, a_f += p_f ⊙ c_{t-1}
-            dc += da_t[:, :H] * p[:H] + da_t[:, H : 2 * H] * p[H : 2 * H]
+            dc += da_t[:H] * p_col[:H] + da_t[H : 2 * H] * p_col[H : 2 * H]
         # Forward: a = Wx x + Wh h_{t-1} + b
-        np.matmul(da_t, Wh, out=dh)
+        np.matmul(WhT, da_t, out=dh)
         if mask is not None:
             dh += dh_carry
             dc += dc_carry
 
     # Weight gradients: a few large products over all (t, b) at once.
-    da2 = da.reshape(T * B, 4 * H)
     grads = {
-        "x": batch_first((da2 @ cache.Wx).reshape(T, B, D)),
-        "h0": dh,
-        "c0": dc,
-        "Wx": da2.T @ cache.x.reshape(T * B, D),
-        "Wh": da2.T @ cache.h[:-1].reshape(T * B, P),
-        "b": da2.sum(axis=0),
+        "x": input_grad(da, cache.Wx),
+        "h0": np.ascontiguousarray(dh.T),
+        "c0": np.ascontiguousarray(dc.T),
+        "Wx": input_weight_grad(da, cache.x),
+        "Wh": weight_grad(da, cache.h[:-1]),
+        "b": da.sum(axis=(0, 2)),
     }
     if p is not None:
         # a_i, a_f saw c_{t-1}; a_o saw c_t (equal to the stored state at valid steps,
         # and da is 0 elsewhere).
         grads["peepholes"] = np.concatenate(
             [
-                np.einsum("tbh,tbh->h", da[:, :, :H], c[:-1]),
-                np.einsum("tbh,tbh->h", da[:, :, H : 2 * H], c[:-1]),
-                np.einsum("tbh,tbh->h", da[:, :, 2 * H : 3 * H], c[1:]),
+                np.einsum("thb,thb->h", da[:, :H], c[:-1]),
+                np.einsum("thb,thb->h", da[:, H : 2 * H], c[:-1]),
+                np.einsum("thb,thb->h", da[:, 2 * H : 3 * H], c[1:]),
             ]
         )
     if Wr is not None:
-        grads["Wr"] = dh_out.reshape(T * B, P).T @ cache.m.reshape(T * B, H)
+        grads["Wr"] = weight_grad(dh_out, cache.m)
     return grads
 
 
@@ -430,12 +425,13 @@ def lstm_step(
     )
     _sizes(op, "x_t", x_t, Wx, Wh, b, peepholes, Wr, h, c)
     Wx_s, Wh_s, b_s, p_s = _scaled_params(Wx, Wh, b, peepholes, dtype)
-    a = np.asarray(x_t, dtype) @ Wx_s.T
-    a += b_s
-    a += np.asarray(h, dtype) @ Wh_s.T
-    c_prev = np.asarray(c, dtype)
+    # The same products as the sequence forward, in its feature-major layout.
+    a = Wx_s @ np.asarray(x_t, dtype).T
+    a += b_s[:, None]
+    a += Wh_s @ np.asarray(h, dtype).T
+    c_prev = np.asarray(c, dtype).T
     c_new, tanh_c, h_new = (np.empty_like(c_prev) for _ in range(3))
     _cell(a, c_prev, p_s, c_new, tanh_c, h_new)
     if Wr is not None:
-        h_new = h_new @ np.asarray(Wr, dtype).T
-    return h_new, c_new
+        h_new = np.asarray(Wr, dtype) @ h_new
+    return np.ascontiguousarray(h_new.T), np.ascontiguousarray(c_new.T)

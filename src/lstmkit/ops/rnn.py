@@ -4,7 +4,8 @@ Dimensions: ``B`` batch, ``T`` time steps, ``D`` input features, ``H`` hidden un
 
     h_t = φ(Wx x_t + Wh h_{t-1} + b),   φ = tanh or relu
 
-Internally time-major ``(T, B, .)``.
+Inside, each step's arrays are feature-major ``(H, B)``, stacked over time as
+``(T, H, B)`` (see sequence.py).
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ from lstmkit.ops.sequence import (
     check_grad_args,
     finish_step,
     freeze_tail,
-    grad_or_zeros,
+    input_grad,
+    input_weight_grad,
+    output_grad,
     project_inputs,
     split_grad,
+    state_grad,
+    states_array,
     time_major,
-    time_major_grad,
+    weight_grad,
 )
 from lstmkit.ops.validate import (
     as_arrays,
@@ -37,14 +42,14 @@ from lstmkit.ops.validate import (
 
 @dataclass
 class RNNCache:
-    """What :func:`rnn_backward` needs from :func:`rnn_forward`; arrays are time-major.
+    """What :func:`rnn_backward` needs from :func:`rnn_forward`.
 
     Attributes
     ----------
-    x : (T, B, D) inputs (padding zeroed when ``lengths`` is given).
-    out : (T, B, H) each step's activated output ``φ(a_t)`` before masking.
-    h : (T + 1, B, H) state before each step and after the last (``h[0] = h0``).
-    mask : (T, B, 1) bool or None; steps : time steps holding any valid entry.
+    x : (T, B, D) inputs, time-major (padding zeroed when ``lengths`` is given).
+    out : (T, H, B) each step's activated output ``φ(a_t)`` before masking.
+    h : (T + 1, H, B) state before each step and after the last (``h[0] = h0``).
+    mask : (T, 1, B) bool or None; steps : time steps holding any valid entry.
     Wx, Wh : weights in the compute dtype; activation : "tanh" or "relu".
     """
 
@@ -125,16 +130,13 @@ def rnn_forward(
 
     xt = time_major(x, dtype, mask)
     Wx_, Wh_ = np.asarray(Wx, dtype), np.asarray(Wh, dtype)
-    out = project_inputs(xt, Wx_, np.asarray(b, dtype))  # (T, B, H), becomes φ(a)
-    h = np.zeros((T + 1, B, H), dtype)
-    if h0 is not None:
-        h[0] = h0
-    hs = h[1:] if mask is None else np.zeros((T, B, H), dtype)
-    WhT = np.ascontiguousarray(Wh_.T)
-    rec = np.empty((B, H), dtype)
+    out = project_inputs(xt, Wx_, np.asarray(b, dtype))  # (T, H, B), becomes φ(a)
+    h = states_array(h0, T, H, B, dtype)  # (T + 1, H, B)
+    hs = h[1:] if mask is None else np.zeros((T, H, B), dtype)
+    rec = np.empty((H, B), dtype)
     for t in range(steps):
         a = out[t]
-        a += np.matmul(h[t], WhT, out=rec)
+        a += np.matmul(Wh_, h[t], out=rec)
         h[t + 1] = _activate_(a, activation)
         finish_step(t, h, hs, mask)
     freeze_tail(h, steps)
@@ -142,7 +144,7 @@ def rnn_forward(
     cache = RNNCache(
         x=xt, out=out, h=h, mask=mask, steps=steps, Wx=Wx_, Wh=Wh_, activation=activation
     )
-    return batch_first(hs), h[T].copy(), cache
+    return batch_first(hs), np.ascontiguousarray(h[T].T), cache
 
 
 def rnn_backward(
@@ -162,15 +164,16 @@ def rnn_backward(
         ``"x" (B, T, D)``, ``"h0" (B, H)``, ``"Wx" (H, D)``, ``"Wh" (H, H)``, ``"b" (H,)``.
     """
     op = "rnn_backward"
-    T, B, D = cache.x.shape
-    H = cache.h.shape[2]
+    T, B, _ = cache.x.shape
+    H = cache.h.shape[1]
     dtype = cache.x.dtype
     check_grad_args(
         op, (("dhs", dhs, ("B", "T", "H")), ("dhT", dhT, ("B", "H"))), {"B": B, "T": T, "H": H}
     )
-    dh = grad_or_zeros(dhT, (B, H), dtype)
-    dys = time_major_grad(dhs, dtype)
-    da = np.zeros((T, B, H), dtype)
+    dh = state_grad(dhT, H, B, dtype)  # (H, B)
+    dys = output_grad(dhs, dtype)  # (T, H, B)
+    da = np.zeros((T, H, B), dtype)
+    WhT = np.ascontiguousarray(cache.Wh.T)
     for t in reversed(range(cache.steps)):
         mask_t = None if cache.mask is None else cache.mask[t]
         dh_new, dh_carry = split_grad(dh, None if dys is None else dys[t], mask_t)
@@ -181,17 +184,16 @@ def rnn_backward(
         else:
             np.multiply(dh_new, y > 0, out=da[t])
         # Forward: a = Wx x + Wh h_{t-1} + b
-        dh = da[t] @ cache.Wh
+        dh = WhT @ da[t]
         if dh_carry is not None:
             dh += dh_carry
 
-    da2 = da.reshape(T * B, H)
     return {
-        "x": batch_first((da2 @ cache.Wx).reshape(T, B, D)),
-        "h0": dh,
-        "Wx": da2.T @ cache.x.reshape(T * B, D),
-        "Wh": da2.T @ cache.h[:-1].reshape(T * B, H),
-        "b": da2.sum(axis=0),
+        "x": input_grad(da, cache.Wx),
+        "h0": np.ascontiguousarray(dh.T),
+        "Wx": input_weight_grad(da, cache.x),
+        "Wh": weight_grad(da, cache.h[:-1]),
+        "b": da.sum(axis=(0, 2)),
     }
 
 
@@ -223,7 +225,8 @@ def rnn_step(
     x_t, h, Wx, Wh, b = as_arrays(x_t, h, Wx, Wh, b)
     dtype = common_float_dtype(op, {"x_t": x_t, "h": h, "Wx": Wx, "Wh": Wh, "b": b})
     _sizes(op, "x_t", x_t, h, Wx, Wh, b)
-    a = np.asarray(x_t, dtype) @ np.asarray(Wx, dtype).T
-    a += np.asarray(b, dtype)
-    a += np.asarray(h, dtype) @ np.asarray(Wh, dtype).T
-    return _activate_(a, activation)
+    # The same products as the sequence forward, in its feature-major layout.
+    a = np.asarray(Wx, dtype) @ np.asarray(x_t, dtype).T
+    a += np.asarray(b, dtype)[:, None]
+    a += np.asarray(Wh, dtype) @ np.asarray(h, dtype).T
+    return np.ascontiguousarray(_activate_(a, activation).T)

@@ -1,12 +1,18 @@
 """The time-loop plumbing every recurrent op shares: layout, input projection, masking.
 
+Layout. Public arrays are batch-first, ``(B, T, N)``. Inside the ops every per-step
+array is *feature-major*, ``(N, B)``, stacked over time as ``(T, N, B)``: the recurrent
+product becomes ``Wh @ h`` with the batch as the short inner axis, which OpenBLAS runs up
+to twice as fast as ``h @ Wh.T`` for the batch sizes of recurrent nets, and every gate
+block ``a[k*H:(k+1)*H]`` is a contiguous slice.
+
 Variable lengths follow one rule (docs/conventions.md): at a padded step the state is
 carried unchanged and the output is 0. Written as
 ``state_t = where(valid_t, new_t, state_{t-1})`` and ``y_t = where(valid_t, new_t, 0)``,
 its backward sends the incoming gradient either into the cell (valid) or straight on
-to the previous state (padded); the helpers below do both directions. The forward
-helpers work in place on the cache arrays: the time loop allocates nothing, because
-fresh memory costs page faults that cost more than the arithmetic at these sizes.
+to the previous state (padded). The forward helpers work in place on the cache arrays:
+the time loop allocates nothing, because fresh memory costs page faults that cost more
+than the arithmetic at these sizes.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ def time_major(x: np.ndarray, dtype: np.dtype, mask: np.ndarray | None) -> np.nd
     ----------
     x : (B, T, D)
     dtype : compute dtype
-    mask : (T, B, 1) bool, or None
+    mask : (T, 1, B) bool, or None
 
     Returns
     -------
@@ -33,12 +39,12 @@ def time_major(x: np.ndarray, dtype: np.dtype, mask: np.ndarray | None) -> np.nd
     """
     xt = np.asarray(x, dtype).transpose(1, 0, 2)
     if mask is not None:
-        return np.where(mask, xt, 0).astype(dtype, copy=False)
+        return np.where(mask.transpose(0, 2, 1), xt, 0).astype(dtype, copy=False)
     return np.ascontiguousarray(xt)
 
 
 def project_inputs(xt: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Input projections of every time step in one matrix product.
+    """Input projections of every time step in one matrix product, feature-major.
 
     Parameters
     ----------
@@ -48,18 +54,27 @@ def project_inputs(xt: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
 
     Returns
     -------
-    ndarray, shape (T, B, G)
+    ndarray, shape (T, G, B)
         ``W x_t + b`` for every ``t``.
     """
     T, B, D = xt.shape
-    out = (xt.reshape(T * B, D) @ W.T).reshape(T, B, W.shape[0])
-    out += b
+    prod = (xt.reshape(T * B, D) @ W.T).reshape(T, B, W.shape[0])
+    out = np.ascontiguousarray(prod.transpose(0, 2, 1))
+    out += b[:, None]
     return out
 
 
+def states_array(init: np.ndarray | None, T: int, N: int, B: int, dtype) -> np.ndarray:
+    """Zeros ``(T + 1, N, B)`` holding each step's state; ``[0]`` is ``init (B, N)`` if given."""
+    states = np.zeros((T + 1, N, B), dtype)
+    if init is not None:
+        states[0] = init.T
+    return states
+
+
 def batch_first(arr: np.ndarray) -> np.ndarray:
-    """Time-major ``(T, B, ...)`` to a contiguous batch-first ``(B, T, ...)`` copy."""
-    return np.ascontiguousarray(arr.swapaxes(0, 1))
+    """Feature-major ``(T, N, B)`` to a contiguous batch-first ``(B, T, N)`` copy."""
+    return np.ascontiguousarray(arr.transpose(2, 0, 1))
 
 
 def finish_step(
@@ -70,15 +85,15 @@ def finish_step(
 ) -> None:
     """Apply the length mask to step ``t`` in place, after the cell wrote ``states[t + 1]``.
 
-    Padded rows of ``states[t + 1]`` get ``states[t]`` back, and ``outputs[t]`` (zeros
-    until now) receives the valid rows. Nothing to do without a mask.
+    Padded columns of ``states[t + 1]`` get ``states[t]`` back, and ``outputs[t]`` (zeros
+    until now) receives the valid columns. Nothing to do without a mask.
 
     Parameters
     ----------
     t : step index
-    states : (T + 1, B, N) states, ``states[0]`` initial, ``states[t + 1]`` the new value
-    outputs : (T, B, N) zero-initialised outputs, or None (cell state: no output)
-    mask : (T, B, 1) bool, or None
+    states : (T + 1, N, B) states, ``states[0]`` initial, ``states[t + 1]`` the new value
+    outputs : (T, N, B) zero-initialised outputs, or None (cell state: no output)
+    mask : (T, 1, B) bool, or None
     """
     if mask is None:
         return
@@ -95,19 +110,19 @@ def freeze_tail(states: np.ndarray, steps: int) -> None:
 def split_grad(
     dstate: np.ndarray, dy: np.ndarray | None, mask_t: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Backward of ``store_step`` for one step.
+    """Backward of the length mask for one step.
 
     Parameters
     ----------
-    dstate : (B, N) gradient arriving at ``state_t`` from later steps
-    dy : (B, N) gradient of the output ``y_t``, or None
-    mask_t : (B, 1) bool, or None
+    dstate : (N, B) gradient arriving at ``state_t`` from later steps
+    dy : (N, B) gradient of the output ``y_t``, or None
+    mask_t : (1, B) bool, or None
 
     Returns
     -------
-    dnew : (B, N)
+    dnew : (N, B)
         Gradient into the cell's new value (0 at padded steps).
-    dcarry : (B, N) or None
+    dcarry : (N, B) or None
         Gradient passed straight to ``state_{t-1}`` (padded steps only; None unmasked).
     """
     dnew = dstate if dy is None else dstate + dy
@@ -123,11 +138,27 @@ def check_grad_args(op: str, args, sizes) -> None:
             check_shape(op, name, arr, dims, sizes)
 
 
-def grad_or_zeros(arr: np.ndarray | None, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """A writable copy of an incoming gradient in ``dtype``, or zeros when it is None."""
-    return np.zeros(shape, dtype) if arr is None else np.array(arr, dtype)
+def state_grad(arr: np.ndarray | None, N: int, B: int, dtype: np.dtype) -> np.ndarray:
+    """An incoming state gradient ``(B, N)`` as a writable feature-major ``(N, B)`` copy."""
+    return np.zeros((N, B), dtype) if arr is None else np.array(np.asarray(arr, dtype).T)
 
 
-def time_major_grad(dhs: np.ndarray | None, dtype: np.dtype) -> np.ndarray | None:
-    """Batch-first output gradient ``(B, T, N)`` as a time-major view ``(T, B, N)``."""
-    return None if dhs is None else np.asarray(dhs, dtype).swapaxes(0, 1)
+def output_grad(dhs: np.ndarray | None, dtype: np.dtype) -> np.ndarray | None:
+    """Batch-first output gradient ``(B, T, N)`` as a contiguous ``(T, N, B)`` copy."""
+    return None if dhs is None else np.ascontiguousarray(np.asarray(dhs, dtype).transpose(1, 2, 0))
+
+
+def input_grad(da: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """``dx`` batch-first ``(B, T, D)`` from pre-activation gradients ``da (T, G, B)`` and
+    the input weights ``W (G, D)``."""
+    return np.ascontiguousarray(np.tensordot(da, W, axes=([1], [0])).transpose(1, 0, 2))
+
+
+def weight_grad(da: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+    """``Σ_t da_t · in_tᵀ`` as one product: ``da (T, G, B)``, ``inputs (T, K, B)`` → ``(G, K)``."""
+    return np.tensordot(da, inputs, axes=([0, 2], [0, 2]))
+
+
+def input_weight_grad(da: np.ndarray, xt: np.ndarray) -> np.ndarray:
+    """``dWx = Σ_t da_t · x_t`` as one product: ``da (T, G, B)``, ``xt (T, B, D)`` → ``(G, D)``."""
+    return np.tensordot(da, xt, axes=([0, 2], [0, 1]))

@@ -110,15 +110,14 @@ def check_activation(op: str, activation: str) -> None:
 
 
 def time_mask(lengths: np.ndarray, T: int) -> np.ndarray:
-    """Validity mask, time-major.
+    """Validity mask for the ops' feature-major per-step arrays ``(N, B)``.
 
     Returns
     -------
-    ndarray of bool, shape (T, B, 1)
-        ``mask[t, b, 0]`` is True where ``t < lengths[b]``; the trailing axis
-        broadcasts against per-unit arrays ``(B, H)``.
+    ndarray of bool, shape (T, 1, B)
+        ``mask[t, 0, b]`` is True where ``t < lengths[b]``.
     """
-    return (np.arange(T)[:, None] < lengths[None, :])[:, :, None]
+    return (np.arange(T)[:, None] < lengths[None, :])[:, None, :]
 
 
 def as_arrays(*args: object) -> list[np.ndarray | None]:
