@@ -181,3 +181,14 @@ def test_rnn_matches_torch(seed, activation, dtype):
     assert_close(g["Wh"], module.weight_hh_l0.grad, dtype, "dWh")
     assert_close(g["b"], module.bias_ih_l0.grad, dtype, "db")
     assert_close(g["b"], module.bias_hh_l0.grad, dtype, "db (hh)")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_assert_close_catches_a_small_error(dtype):
+    """The tolerance check must fail on an error just above its tolerance."""
+    ref = np.linspace(-2.0, 2.0, 50).astype(dtype)
+    off = ref.copy()
+    off[7] += 4.0 * TOL[dtype]  # 2x the allowed absolute error at scale 2
+    with pytest.raises(AssertionError, match="max error"):
+        assert_close(off, torch.as_tensor(ref), dtype, "probe")
+    assert_close(ref.copy(), torch.as_tensor(ref), dtype, "probe")

@@ -28,6 +28,7 @@ from lstmkit.ops.sequence import (
     freeze_tail,
     input_grad,
     input_weight_grad,
+    length_mask,
     output_grad,
     project_inputs,
     split_grad,
@@ -38,11 +39,9 @@ from lstmkit.ops.sequence import (
 )
 from lstmkit.ops.validate import (
     as_arrays,
-    check_lengths,
     check_ndim,
     check_shape,
     common_float_dtype,
-    time_mask,
 )
 
 
@@ -209,9 +208,7 @@ def gru_forward(
     dtype = common_float_dtype(op, {"x": x, "h0": h0, "Wx": Wx, "Wh": Wh, "bx": bx, "bh": bh})
     sizes = _sizes(op, "x", x, h0, Wx, Wh, bx, bh)
     B, T, H = sizes["B"], sizes["T"], sizes["H"]
-    lengths = check_lengths(op, lengths, B, T)
-    mask = None if lengths is None else time_mask(lengths, T)
-    steps = T if lengths is None else int(lengths.max())
+    mask, steps = length_mask(op, lengths, B, T)
 
     xt = time_major(x, dtype, mask)  # (T, B, D)
     Wx_s, Wh_s, bx_s, bh_s = _scaled_params(Wx, Wh, bx, bh, dtype)

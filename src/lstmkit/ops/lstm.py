@@ -30,6 +30,7 @@ from lstmkit.ops.sequence import (
     freeze_tail,
     input_grad,
     input_weight_grad,
+    length_mask,
     output_grad,
     project_inputs,
     split_grad,
@@ -40,11 +41,9 @@ from lstmkit.ops.sequence import (
 )
 from lstmkit.ops.validate import (
     as_arrays,
-    check_lengths,
     check_ndim,
     check_shape,
     common_float_dtype,
-    time_mask,
 )
 
 
@@ -228,9 +227,7 @@ def lstm_forward(
     )
     sizes = _sizes(op, "x", x, Wx, Wh, b, peepholes, Wr, h0, c0)
     B, T, H, P = sizes["B"], sizes["T"], sizes["H"], sizes["P"]
-    lengths = check_lengths(op, lengths, B, T)
-    mask = None if lengths is None else time_mask(lengths, T)
-    steps = T if lengths is None else int(lengths.max())
+    mask, steps = length_mask(op, lengths, B, T)
 
     xt = time_major(x, dtype, mask)  # (T, B, D)
     Wx_s, Wh_s, b_s, p_s = _scaled_params(Wx, Wh, b, peepholes, dtype)

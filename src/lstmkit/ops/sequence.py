@@ -19,7 +19,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from lstmkit.ops.validate import check_shape
+from lstmkit.ops.validate import check_lengths, check_shape, time_mask
+
+
+def length_mask(
+    op: str, lengths: np.ndarray | None, B: int, T: int
+) -> tuple[np.ndarray | None, int]:
+    """Validate ``lengths (B,)`` and turn it into the ops' mask.
+
+    Returns
+    -------
+    mask : (T, 1, B) bool, or None when every sequence is full
+    steps : number of leading time steps that hold any valid entry (``max(lengths)``);
+        later steps are all padding and are not computed.
+    """
+    lengths = check_lengths(op, lengths, B, T)
+    if lengths is None:
+        return None, T
+    return time_mask(lengths, T), int(lengths.max())
 
 
 def time_major(x: np.ndarray, dtype: np.dtype, mask: np.ndarray | None) -> np.ndarray:
