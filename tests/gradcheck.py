@@ -1,48 +1,10 @@
-"""Centred finite differences and a relative error that cannot hide a wrong gradient."""
+"""Checks every gradient an op returns against centred finite differences."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
-
-def numerical_grad(loss: Callable[[], float], arr: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """d loss / d arr by centred differences, perturbing ``arr`` in place (float64 only).
-
-    Parameters
-    ----------
-    loss : callable returning a float; it must read ``arr`` when called.
-    arr : ndarray of float64, any shape; restored on return.
-
-    Returns
-    -------
-    ndarray, same shape as ``arr``
-    """
-    assert arr.dtype == np.float64, "finite differences are only meaningful in float64"
-    grad = np.zeros_like(arr)
-    flat, gflat = arr.reshape(-1), grad.reshape(-1)
-    for k in range(flat.size):
-        old = flat[k]
-        flat[k] = old + eps
-        up = loss()
-        flat[k] = old - eps
-        down = loss()
-        flat[k] = old
-        gflat[k] = (up - down) / (2 * eps)
-    return grad
-
-
-def rel_error(ours: np.ndarray, ref: np.ndarray) -> float:
-    """``‖ours − ref‖ / max(‖ours‖, ‖ref‖)`` (0 when both are exactly 0).
-
-    Norm-based rather than elementwise so that entries near 0, where the finite
-    difference's own rounding (~1e-10) dominates, do not make the check meaningless.
-    """
-    denom = max(np.linalg.norm(ours), np.linalg.norm(ref))
-    if denom == 0.0:
-        return 0.0
-    return float(np.linalg.norm(ours - ref) / denom)
+from lstmkit.gradcheck import numerical_grad, rel_error
 
 
 def random_lengths(rng: np.random.Generator, B: int, T: int) -> np.ndarray | None:
