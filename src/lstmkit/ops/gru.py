@@ -23,7 +23,6 @@ import numpy as np
 from lstmkit.ops.activations import gate_scale, sigmoid_from_tanh_
 from lstmkit.ops.sequence import (
     batch_first,
-    check_grad_args,
     finish_step,
     freeze_tail,
     input_grad,
@@ -39,6 +38,7 @@ from lstmkit.ops.sequence import (
 )
 from lstmkit.ops.validate import (
     as_arrays,
+    check_grad_args,
     check_ndim,
     check_shape,
     common_float_dtype,
@@ -271,7 +271,9 @@ def gru_backward(
     dh = state_grad(dhT, H, B, dtype)  # (H, B)
     dys = output_grad(dhs, dtype)  # (T, H, B)
     da = np.zeros((T, 3 * H, B), dtype)  # gradient of [Wx x + bx] per gate (unscaled)
-    dhp = np.empty((3 * H, B), dtype)
+    # Gradient of [Wh h + bh] per gate: equal to da except in the n block (reset_after),
+    # so it is only kept separately for that variant.
+    dhp = np.zeros((T, 3 * H, B), dtype) if cache.reset_after else None
     WhT = np.ascontiguousarray(Wh.T)  # (H, 3H)
     Wh_nT = np.ascontiguousarray(Wh[2 * H :].T)  # (H, H)
     Wh_rzT = np.ascontiguousarray(Wh[: 2 * H].T)  # (H, 2H)
@@ -290,9 +292,10 @@ def gru_backward(
         if cache.reset_after:
             # Forward: a_n = Wx_n x + bx_n + r ⊙ hn, hn = Wh_n h + bh_n
             da_t[:H] = dn * cache.hn[t] * r * (1 - r)
-            dhp[: 2 * H] = da_t[: 2 * H]
-            np.multiply(dn, r, out=dhp[2 * H :])
-            dh += WhT @ dhp
+            dhp_t = dhp[t]
+            dhp_t[: 2 * H] = da_t[: 2 * H]
+            np.multiply(dn, r, out=dhp_t[2 * H :])
+            dh += WhT @ dhp_t
         else:
             # Forward: a_n = Wx_n x + bx_n + Wh_n (r ⊙ h) + bh_n
             drh = Wh_nT @ dn
@@ -310,11 +313,8 @@ def gru_backward(
         "bx": da.sum(axis=(0, 2)),
     }
     if cache.reset_after:
-        # The recurrent n-block gradient is the input one scaled by r.
-        dhp_all = da.copy()
-        dhp_all[:, 2 * H :] *= gates[:, :H]
-        grads["Wh"] = weight_grad(dhp_all, h[:-1])
-        grads["bh"] = dhp_all.sum(axis=(0, 2))
+        grads["Wh"] = weight_grad(dhp, h[:-1])
+        grads["bh"] = dhp.sum(axis=(0, 2))
     else:
         rh = gates[:, :H] * h[:-1]
         grads["Wh"] = np.concatenate(

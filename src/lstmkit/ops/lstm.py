@@ -25,7 +25,6 @@ import numpy as np
 from lstmkit.ops.activations import gate_scale, sigmoid_from_tanh_
 from lstmkit.ops.sequence import (
     batch_first,
-    check_grad_args,
     finish_step,
     freeze_tail,
     input_grad,
@@ -41,6 +40,7 @@ from lstmkit.ops.sequence import (
 )
 from lstmkit.ops.validate import (
     as_arrays,
+    check_grad_args,
     check_ndim,
     check_shape,
     common_float_dtype,

@@ -16,7 +16,6 @@ import numpy as np
 
 from lstmkit.ops.sequence import (
     batch_first,
-    check_grad_args,
     finish_step,
     freeze_tail,
     input_grad,
@@ -33,6 +32,7 @@ from lstmkit.ops.sequence import (
 from lstmkit.ops.validate import (
     as_arrays,
     check_activation,
+    check_grad_args,
     check_ndim,
     check_shape,
     common_float_dtype,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lstmkit.ops.validate import check_lengths, check_shape, time_mask
+from lstmkit.ops.validate import check_lengths, time_mask
 
 
 def length_mask(
@@ -146,13 +146,6 @@ def split_grad(
     if mask_t is None:
         return dnew, None
     return np.where(mask_t, dnew, 0), np.where(mask_t, 0, dstate)
-
-
-def check_grad_args(op: str, args, sizes) -> None:
-    """Shape-check optional incoming gradients ``(name, array or None, dims)``."""
-    for name, arr, dims in args:
-        if arr is not None:
-            check_shape(op, name, arr, dims, sizes)
 
 
 def state_grad(arr: np.ndarray | None, N: int, B: int, dtype: np.dtype) -> np.ndarray:

@@ -123,3 +123,14 @@ def time_mask(lengths: np.ndarray, T: int) -> np.ndarray:
 def as_arrays(*args: object) -> list[np.ndarray | None]:
     """``np.asarray`` on every argument that is not None (lists and scalars become arrays)."""
     return [None if a is None else np.asarray(a) for a in args]
+
+
+def check_grad_args(
+    op: str,
+    args: tuple[tuple[str, np.ndarray | None, tuple[str, ...]], ...],
+    sizes: Mapping[str, int],
+) -> None:
+    """Shape-check optional incoming gradients ``(name, array or None, dims)``."""
+    for name, arr, dims in args:
+        if arr is not None:
+            check_shape(op, name, arr, dims, sizes)
