@@ -1,0 +1,1 @@
+"""Reproducible experiments behind the claims in docs/experiments.md."""

@@ -1,0 +1,107 @@
+"""What every layer provides, so :class:`lstmkit.Sequential` can treat them alike.
+
+Dimensions: ``B`` batch, ``T`` time steps, ``F`` a layer's input features.
+A layer is *built* once its input size is known; it then owns ``params`` (name →
+array) and, after :meth:`Layer.backward`, ``grads`` with the same keys and shapes.
+The forward keeps what its backward needs on the layer (one pending forward at a
+time), as Keras and CS231N layers do.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+class Layer:
+    """Base class: parameters, a forward over ``(B, T, F)`` or ``(B, F)``, its backward."""
+
+    #: Registry of layer types by name, for rebuilding a model from its JSON config.
+    types: ClassVar[dict[str, type[Layer]]] = {}
+    #: Prefix for automatic names (``lstm``, ``lstm_1``, ...).
+    kind: ClassVar[str] = "layer"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        Layer.types[cls.__name__] = cls
+
+    def __init__(self, *, name: str | None = None) -> None:
+        self.name = name
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.input_size: int | None = None
+        self.dtype: np.dtype | None = None
+
+    # -- construction -------------------------------------------------------------------
+    def build(self, input_size: int, rng: np.random.Generator, dtype: np.dtype) -> None:
+        """Create the parameters for ``input_size`` features, drawn from ``rng``."""
+        self.input_size = int(input_size)
+        self.dtype = np.dtype(dtype)
+
+    @property
+    def built(self) -> bool:
+        return self.input_size is not None
+
+    @property
+    def output_size(self) -> int:
+        """Features of the output (its last axis)."""
+        raise NotImplementedError
+
+    def output_is_sequence(self, input_is_sequence: bool) -> bool:
+        """Whether the output keeps a time axis, given whether the input has one."""
+        return input_is_sequence
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments, JSON-ready; ``type(**config)`` rebuilds the layer."""
+        return {"name": self.name}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+    # -- computation --------------------------------------------------------------------
+    def forward(
+        self,
+        x: np.ndarray,
+        lengths: np.ndarray | None = None,
+        *,
+        training: bool = False,
+        rng: np.random.Generator | None = None,
+    ) -> np.ndarray:
+        """Output for ``x (B, T, F)`` or ``(B, F)``; training mode keeps a cache."""
+        raise NotImplementedError
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """Gradient with respect to the input of the last training forward; fills ``grads``."""
+        raise NotImplementedError
+
+    def step(self, x_t: np.ndarray) -> np.ndarray:
+        """Streaming inference on one time step ``x_t (B, F)``; stateless layers map it."""
+        return self.forward(x_t)
+
+    def reset_states(self) -> None:
+        """Forget any carried state (stateless layers have none)."""
+
+    # -- summary helpers ------------------------------------------------------------------
+    def param_count(self) -> int:
+        return int(sum(p.size for p in self.params.values()))
+
+    def describe_params(self) -> list[tuple[str, tuple[int, ...], str]]:
+        """``(name, shape, meaning)`` for each parameter, for :meth:`Sequential.summary`."""
+        return [(k, v.shape, "") for k, v in self.params.items()]
+
+    def describe_state(self) -> list[tuple[str, str]]:
+        """``(name, shape)`` of the state carried between steps (recurrent layers)."""
+        return []
+
+
+def check_finite_array(name: str, arr: np.ndarray) -> None:
+    """Raise ``ValueError`` naming how many entries of ``arr`` are NaN/inf and the first."""
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{name} has {int(bad.sum())} NaN or infinite value(s), the first at index "
+            f"{first}; remove or impute them before passing the data"
+        )
