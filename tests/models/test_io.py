@@ -77,6 +77,14 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ["m.safetensors"]  # no temporary file left
 
 
+def test_saved_file_has_ordinary_permissions(tmp_path):
+    path = tmp_path / "m.safetensors"
+    model().save(path)
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")
+    assert path.stat().st_mode == plain.stat().st_mode
+
+
 def test_save_into_a_missing_folder_fails_clearly(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         model().save(tmp_path / "nope" / "m.safetensors")

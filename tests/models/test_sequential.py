@@ -119,7 +119,7 @@ def test_stateful_model_predict_continues_the_stream():
     x = np.random.default_rng(4).standard_normal((3, 12, 2))
     ref = model(False).predict(x)
     m = model(True)
-    got = np.concatenate([m.predict(x[:, :5]), m.predict(x[:, 5:])], axis=1)
+    got = np.concatenate([m.predict(x[:, :5], batch_size=2), m.predict(x[:, 5:])], axis=1)
     np.testing.assert_allclose(got, ref, atol=1e-14)
 
 

@@ -201,6 +201,22 @@ def test_progress_output(capsys):
     assert len(out) == 2 and out[1].startswith("epoch 2/2  loss ") and "val_loss" in out[1]
 
 
+def test_progress_bar_on_a_terminal(monkeypatch):
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    term = Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    x, y = sum_task(n=16)
+    small().fit(x, y, epochs=3, verbose=1, validation_split=0.25)
+    text = term.getvalue()
+    assert "fit: 100%" in text and "3/3" in text and "loss=" in text and "val_loss=" in text
+
+
 def test_optimizer_instance_keeps_state_across_fit_calls():
     x, y = sum_task(n=16)
     opt = Adam(lr=1e-2)

@@ -59,10 +59,18 @@ def save(model: Sequential, path: str | os.PathLike) -> None:
             f.write(blob)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _default_file_mode())  # mkstemp makes it private (0600)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _default_file_mode() -> int:
+    """The permissions ``open(path, "w")`` would give a new file (0666 minus the umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def load(path: str | os.PathLike) -> Sequential:

@@ -282,9 +282,12 @@ class Sequential:
     def predict(self, x: Any, lengths: Any = None, *, batch_size: int = 256) -> np.ndarray:
         """Outputs for ``x (B, T, D)``: ``(B, K)`` or ``(B, T, K)`` (see the module docstring).
 
-        Stateful layers carry their state through the batches, in order.
+        A model with stateful layers reads ``x`` in one batch: each row is its own stream,
+        continued from the previous call.
         """
         x, lengths = self.check_x(x, lengths)
+        if any(getattr(layer, "stateful", False) for layer in self.layers):
+            batch_size = x.shape[0]
         outs = []
         for start in range(0, x.shape[0], batch_size):
             sl = slice(start, start + batch_size)
