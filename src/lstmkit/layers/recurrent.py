@@ -277,9 +277,9 @@ class Recurrent(Layer):
         """
         saved = self._cache
         out = self.forward(x, lengths, training=True)
-        x = np.asarray(x)
-        lengths = check_lengths(self.name, lengths, x.shape[0], x.shape[1])
-        valid = valid_mask(lengths, x.shape[0], x.shape[1])[:, :, None]
+        lengths = self._cache["lengths"]  # as the forward checked them
+        B, T = np.shape(x)[:2]
+        valid = valid_mask(lengths, B, T)[:, :, None]
         traces = {}
         for d, cache in zip(self.directions, self._cache["caches"], strict=True):
             tr = self.cell.trace(cache)
