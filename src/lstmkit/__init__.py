@@ -1,12 +1,14 @@
 """lstmkit: LSTM, GRU and plain RNN networks from the equations up.
 
 The exact NumPy math core lives in :mod:`lstmkit.ops`; layers in :mod:`lstmkit.layers`,
-training in :mod:`lstmkit.training`, models and model files in :mod:`lstmkit.models`.
+training in :mod:`lstmkit.training`, models and model files in :mod:`lstmkit.models`,
+cost analysis in :mod:`lstmkit.cost`.
 docs/conventions.md states the equations, layouts and cost conventions every module
 follows; docs/models.md describes the model API.
 """
 
 from lstmkit import ops
+from lstmkit.cost import analyze
 from lstmkit.layers import GRU, LSTM, RNN, Dense, Dropout
 from lstmkit.models import ModelFileError, Sequential, load, save
 from lstmkit.training import (
@@ -39,6 +41,7 @@ __all__ = [
     "Sequential",
     "StepDecay",
     "__version__",
+    "analyze",
     "load",
     "ops",
     "save",

@@ -1,4 +1,4 @@
-"""Command line: ``lstmkit [--version] COMMAND ...``; later features add subcommands here.
+"""Command line: ``lstmkit [--version] COMMAND ...`` (demo here; others in lstmkit.commands).
 
 Bad input never produces a traceback: the message goes to stderr on one line and the
 exit code is 2 (set ``LSTMKIT_DEBUG=1`` to see the traceback).
@@ -12,18 +12,9 @@ import sys
 from collections.abc import Sequence
 
 from lstmkit import __version__
+from lstmkit.cli_types import positive_int
+from lstmkit.commands import analyze
 from lstmkit.demo import DemoConfig, run_demo
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer ≥ 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -70,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
     demo.set_defaults(func=_cmd_demo)
+    analyze.register(sub)
     return parser
 
 
@@ -82,6 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return args.func(args)
+    except BrokenPipeError:  # output piped into `head` and the like: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (ValueError, TypeError, OSError) as exc:
         if os.environ.get("LSTMKIT_DEBUG"):
             raise

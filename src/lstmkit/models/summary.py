@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from lstmkit.cost.formulas import step_ops
 from lstmkit.layers.recurrent import Recurrent
 
 if TYPE_CHECKING:
@@ -24,20 +25,32 @@ def summary_text(model: Sequential) -> str:
     for layer in model.layers:
         sequence = layer.output_is_sequence(sequence)
         out = ("B", "T", layer.output_size) if sequence else ("B", layer.output_size)
-        rows.append((f"{layer.name} ({type(layer).__name__})", _shape(out), layer.param_count()))
-    widths = [max(len(r[0]) for r in [*rows, ("Layer (type)", "", 0)]), 16, 12]
-    line = "─" * (sum(widths) + 4)
+        dirs = layer.dirs if isinstance(layer, Recurrent) else 1
+        macc = step_ops(layer).macc * dirs
+        rows.append(
+            (f"{layer.name} ({type(layer).__name__})", _shape(out), layer.param_count(), macc)
+        )
+    widths = [max(len(r[0]) for r in [*rows, ("Layer (type)", "", 0)]), 16, 12, 12]
+    line = "─" * (sum(widths) + 6)
     head = f'Model: "{model.name}"  input (B, T, {model.input_size})  dtype {model.dtype}'
     out = [head, line]
     out.append(
-        f"{'Layer (type)':<{widths[0]}}  {'Output shape':<{widths[1]}}  {'Param #':>{widths[2]}}"
+        f"{'Layer (type)':<{widths[0]}}  {'Output shape':<{widths[1]}}  "
+        f"{'Param #':>{widths[2]}}  {'MACC/step':>{widths[3]}}"
     )
     out.append(line)
-    for name, shape, n in rows:
-        out.append(f"{name:<{widths[0]}}  {shape:<{widths[1]}}  {n:>{widths[2]},}")
+    for name, shape, n, macc in rows:
+        out.append(
+            f"{name:<{widths[0]}}  {shape:<{widths[1]}}  {n:>{widths[2]},}  {macc:>{widths[3]},}"
+        )
     out.append(line)
     total = model.count_params()
     out.append(f"Total params: {total:,} ({total * model.dtype.itemsize:,} bytes as {model.dtype})")
+    out.append(
+        f"MACC per time step: {sum(r[3] for r in rows):,} (a Dense layer after the last step "
+        "runs once per sequence)"
+    )
+    out.append("Full cost report (MACC, activations, memory, MCU fit): lstmkit.analyze(model, T)")
     out.append("")
     out.append("Weights and states (B = batch size, T = time steps):")
     for layer in model.layers:
