@@ -20,7 +20,7 @@ $(VENV)/.test-installed: pyproject.toml | $(PY)
 	touch $@ $(VENV)/.run-installed
 
 run: $(VENV)/.run-installed
-	$(PY) -m lstmkit demo
+	$(PY) -m lstmkit forecast
 
 test: $(VENV)/.test-installed
 	$(PY) -m pytest -q

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from lstmkit import __version__
 from lstmkit.cli_types import positive_int
-from lstmkit.commands import analyze
+from lstmkit.commands import analyze, forecast, plot_gates
 from lstmkit.demo import DemoConfig, run_demo
 
 
@@ -61,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
     demo.set_defaults(func=_cmd_demo)
+    forecast.register(sub)
     analyze.register(sub)
+    plot_gates.register(sub)
     return parser
 
 

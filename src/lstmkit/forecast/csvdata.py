@@ -1,0 +1,184 @@
+"""Reading one series from a CSV file, with a clear one-line error for every bad input.
+
+The target column (default: the last column that is not the time column) must be
+numeric; the time column (default: the first column, when it is not the target and
+reads as dates or whole numbers) must be sorted and free of duplicates. Missing target
+values stop with their count and where they are, unless ``fill`` is ``"ffill"`` or
+``"interpolate"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+FILLS = ("ffill", "interpolate")
+#: pandas frequency prefix → season length.
+SEASONS = {
+    "MS": 12,
+    "ME": 12,
+    "M": 12,
+    "QS": 4,
+    "QE": 4,
+    "Q": 4,
+    "W": 52,
+    "D": 7,
+    "B": 5,
+    "h": 24,
+    "H": 24,
+}
+
+
+@dataclass(frozen=True)
+class SeriesData:
+    """A series read from a file.
+
+    Attributes
+    ----------
+    values : ndarray (N,), float64, no missing values.
+    time : pandas Index of the time column (dates or numbers), or a RangeIndex.
+    target, time_name : column names (``time_name`` None when the file has none).
+    season : season length inferred from the time column's frequency (1 if unknown).
+    filled : how many missing values were filled.
+    """
+
+    values: np.ndarray
+    time: pd.Index
+    target: str
+    time_name: str | None
+    season: int
+    filled: int = 0
+
+    def future_time(self, steps: int) -> pd.Index:
+        """Labels of the ``steps`` steps after the last one."""
+        t = self.time
+        if isinstance(t, pd.DatetimeIndex) and t.freq is not None:
+            return pd.date_range(t[-1], periods=steps + 1, freq=t.freq)[1:]
+        if len(t) > 1 and not isinstance(t, pd.DatetimeIndex):
+            step = t[-1] - t[-2]
+            return pd.Index([t[-1] + step * (k + 1) for k in range(steps)])
+        return pd.RangeIndex(len(t), len(t) + steps)
+
+
+def _lines(rows: np.ndarray, limit: int = 5) -> str:
+    """1-based file line numbers of data rows (the header is line 1)."""
+    shown = ", ".join(str(int(r) + 2) for r in rows[:limit])
+    return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
+
+
+def _time_index(col: pd.Series, name: str) -> pd.Index:
+    if pd.api.types.is_numeric_dtype(col):
+        if col.isna().any():
+            rows = np.flatnonzero(col.isna())
+            raise ValueError(f"time column {name!r} has missing values (lines {_lines(rows)})")
+        return pd.Index(col.to_numpy())
+    try:
+        parsed = pd.to_datetime(col, errors="raise", format="mixed")
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"time column {name!r} has values that are not dates: {exc}") from None
+    return pd.DatetimeIndex(parsed)
+
+
+def _check_order(t: pd.Index, name: str) -> pd.Index:
+    values = t.to_numpy()
+    dup = pd.Index(values).duplicated(keep=False)
+    if dup.any():
+        rows = np.flatnonzero(dup)
+        raise ValueError(
+            f"time column {name!r} has duplicate timestamps ({t[rows[0]]} on lines "
+            f"{_lines(rows)}); keep one row per time step"
+        )
+    later = np.flatnonzero(values[1:] < values[:-1])
+    if later.size:
+        k = int(later[0]) + 1
+        raise ValueError(
+            f"time column {name!r} is not sorted: line {k + 2} ({t[k]}) comes after line "
+            f"{k + 1} ({t[k - 1]}); sort the file by time"
+        )
+    if isinstance(t, pd.DatetimeIndex) and len(t) >= 3:
+        try:
+            t = pd.DatetimeIndex(t, freq="infer")
+        except ValueError:  # irregular steps: no frequency, season 1
+            pass
+    return t
+
+
+def _season(t: pd.Index) -> int:
+    if isinstance(t, pd.DatetimeIndex) and t.freqstr:
+        base = t.freqstr.split("-")[0].lstrip("0123456789")
+        return SEASONS.get(base, 1)
+    return 1
+
+
+def read_series_csv(
+    path: str | Path, target: str | None = None, time: str | None = None, fill: str | None = None
+) -> SeriesData:
+    """Read and check one series (see the module docstring)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"no CSV file at {str(path)!r}")
+    try:
+        df = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"cannot read {str(path)!r} as CSV: {first}") from None
+    if df.shape[0] == 0 or df.shape[1] == 0:
+        raise ValueError(f"{str(path)!r} has no data rows")
+    columns = [str(c) for c in df.columns]
+    df.columns = columns
+    for name, given in (("target", target), ("time", time)):
+        if given is not None and given not in columns:
+            raise ValueError(
+                f"{name} column {given!r} not found; the columns are {', '.join(columns)}"
+            )
+    if fill is not None and fill not in FILLS:
+        raise ValueError(f"fill must be one of {', '.join(FILLS)}, got {fill!r}")
+    if time is None and target != columns[0] and len(columns) > 1:
+        candidate = df[columns[0]]
+        try:
+            _time_index(candidate, columns[0])
+            time = columns[0]
+        except ValueError:
+            time = None
+    if target is None:
+        rest = [c for c in columns if c != time]
+        if not rest:
+            raise ValueError(f"{str(path)!r} has only the time column; give a value column")
+        target = rest[-1]
+    if target == time:
+        raise ValueError(f"column {target!r} cannot be both the target and the time column")
+    raw = df[target]
+    values = pd.to_numeric(raw, errors="coerce")
+    text = values.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+    if text.any():
+        rows = np.flatnonzero(text)
+        raise ValueError(
+            f"target column {target!r} is not numeric: line {rows[0] + 2} has "
+            f"{str(raw.iloc[rows[0]])!r} ({int(text.sum())} such value(s))"
+        )
+    missing = np.flatnonzero(values.isna())
+    filled = 0
+    if missing.size:
+        if fill is None:
+            raise ValueError(
+                f"target column {target!r} has {missing.size} missing value(s) (lines "
+                f"{_lines(missing)}); fill them with --fill ffill or --fill interpolate"
+            )
+        if fill == "ffill":
+            if values.isna().iloc[0]:
+                raise ValueError(
+                    f"target column {target!r} starts with a missing value, which ffill cannot "
+                    "fill; use --fill interpolate or remove the first rows"
+                )
+            values = values.ffill()
+        else:
+            values = values.interpolate(limit_direction="both")
+        filled = int(missing.size)
+    arr = values.to_numpy(dtype=np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"target column {target!r} has infinite values")
+    t = _check_order(_time_index(df[time], time), time) if time else pd.RangeIndex(len(arr))
+    return SeriesData(arr, t, target, time, _season(t), filled)
