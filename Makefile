@@ -33,4 +33,4 @@ bench: $(VENV)/.test-installed
 	$(PY) benchmarks/bench_ops.py
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache .hypothesis lstmkit-out

@@ -223,5 +223,11 @@ def _write_outputs(folder, cfg, data, held, future, future_time, final, metrics)
     }
     (folder / "forecaster.json").write_text(json.dumps(sidecar, indent=2) + "\n")
     report = analyze(final.models_[0], final.lag)
-    (folder / "cost.md").write_text(report.markdown() + "\n")
+    note = (
+        f"The forecaster averages {len(final.models_)} networks like this one: its compute and "
+        f"weights are {len(final.models_)} times the figures below.\n\n"
+        if len(final.models_) > 1
+        else ""
+    )
+    (folder / "cost.md").write_text(note + report.markdown() + "\n")
     (folder / "cost.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
