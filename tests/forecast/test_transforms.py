@@ -76,3 +76,34 @@ def test_bad_settings():
         SeriesTransform(scaling="robust")
     with pytest.raises(ValueError, match="difference must be 0 or 1"):
         SeriesTransform(difference=2)
+
+
+def test_chronological_split_and_no_leakage_through_the_forecaster():
+    from lstmkit.forecast import Forecaster, chronological_split
+
+    train, val, test = chronological_split(SERIES, test=12, validation=6)
+    assert (train.size, val.size, test.size) == (54, 6, 12)
+    np.testing.assert_array_equal(np.concatenate([train, val, test]), SERIES)
+    other = SERIES.copy()
+    other[-12:] = 1e6  # a different test part
+    kw = {"lag": 8, "horizon": 4, "epochs": 5, "ensemble": 1, "hidden_size": 4}
+    a = Forecaster(**kw).fit(np.concatenate([train, val]))
+    b = Forecaster(**kw).fit(np.concatenate(chronological_split(other, test=12, validation=6)[:2]))
+    assert (a.transforms_[0].center_, a.transforms_[0].scale_) == (
+        b.transforms_[0].center_, b.transforms_[0].scale_,
+    )  # fmt: skip
+    np.testing.assert_array_equal(a.predict().mean, b.predict().mean)
+    # Inside fit, the validation tail does not reach the transforms either.
+    c_series = np.concatenate([train, val * 3])
+    c = Forecaster(**kw, validation=6).fit(c_series)
+    d = Forecaster(**kw, validation=6).fit(np.concatenate([train, val]))
+    assert c.transforms_[0].center_ == d.transforms_[0].center_
+
+
+def test_chronological_split_errors():
+    from lstmkit.forecast import chronological_split
+
+    with pytest.raises(ValueError, match="leave no training data"):
+        chronological_split(np.arange(5.0), test=3, validation=2)
+    with pytest.raises(ValueError, match="test must be"):
+        chronological_split(np.arange(5.0), test=-1)
