@@ -69,3 +69,10 @@ def test_bad_input(tmp_path, text, kwargs, message):
 def test_missing_file(tmp_path):
     with pytest.raises(ValueError, match="no CSV file at"):
         read_series_csv(tmp_path / "none.csv")
+
+
+def test_a_numeric_first_column_is_time_only_when_it_counts_up(tmp_path):
+    years = read_series_csv(write(tmp_path, "year,y\n2001,1\n2002,2\n2003,3\n"))
+    assert years.time_name == "year"
+    values = read_series_csv(write(tmp_path, "a,b\n3.5,1\n1.2,2\n2.0,3\n", "v.csv"))
+    assert values.time_name is None and values.target == "b"

@@ -2,7 +2,8 @@
 
 The target column (default: the last column that is not the time column) must be
 numeric; the time column (default: the first column, when it is not the target and
-reads as dates or whole numbers) must be sorted and free of duplicates. Missing target
+reads as dates, or as strictly increasing whole numbers) must be sorted and free of
+duplicates. Missing target
 values stop with their count and where they are, unless ``fill`` is ``"ffill"`` or
 ``"interpolate"``.
 """
@@ -139,10 +140,17 @@ def read_series_csv(
     if time is None and target != columns[0] and len(columns) > 1:
         candidate = df[columns[0]]
         try:
-            _time_index(candidate, columns[0])
-            time = columns[0]
+            index = _time_index(candidate, columns[0])
         except ValueError:
-            time = None
+            index = None
+        # Dates are a time column (their order is then checked); numbers only when they
+        # are whole and strictly increasing, otherwise they are more likely values.
+        if isinstance(index, pd.DatetimeIndex):
+            time = columns[0]
+        elif index is not None:
+            v = index.to_numpy()
+            whole = np.issubdtype(v.dtype, np.integer)
+            time = columns[0] if whole and bool(np.all(np.diff(v) > 0)) else None
     if target is None:
         rest = [c for c in columns if c != time]
         if not rest:

@@ -100,6 +100,11 @@ def run_job(cfg: JobConfig, print_fn=print) -> dict[str, Any]:
             f"{forecaster.validation_steps} + differencing {forecaster._transform([y]).offset} + "
             f"the {H} held-out steps need at least {need} (lower --lag or --horizon)"
         )
+    if season > y.size - H:
+        raise ValueError(
+            f"season {season} is longer than the {y.size - H} training steps; give --season 1 "
+            "or a longer series"
+        )
     source = "bundled airline passengers" if cfg.csv is None else cfg.csv
     print_fn(
         f"lstmkit forecast: {source}, column {data.target!r}, {y.size} steps"
