@@ -1,0 +1,9 @@
+"""Import and export: PyTorch, Keras and ONNX (docs/interop.md).
+
+Each converter imports its framework only when it runs; all of them are optional.
+"""
+
+from lstmkit.interop.errors import InteropError
+from lstmkit.interop.torch_io import from_torch, to_torch
+
+__all__ = ["InteropError", "from_torch", "to_torch"]
