@@ -74,8 +74,15 @@ def export_torch(module, path, batch_first):
     xin = x if batch_first else x.transpose(0, 1)
     names = ["y", "h", "c"] if isinstance(module, torch.nn.LSTM) else ["y", "h"]
     axes = {"x": {0: "a", 1: "b"}}
-    torch.onnx.export(module, (xin,), str(path), dynamo=False, input_names=["x"],
-                      output_names=names, dynamic_axes=axes)  # fmt: skip
+    torch.onnx.export(
+        module,
+        (xin,),
+        str(path),
+        dynamo=False,
+        input_names=["x"],
+        output_names=names,
+        dynamic_axes=axes,
+    )
 
 
 @pytest.mark.filterwarnings("ignore")  # torch's TorchScript exporter warns about itself

@@ -76,8 +76,9 @@ def test_round_trip_through_pytorch_is_bit_exact(seed):
     m, x, lengths = random_module(seed)
     model = from_torch(m)
     back = from_torch(to_torch(model))
-    for (a, name), b in zip(zip(*model.parameter_list(), strict=True), back.parameter_list()[0],
-                            strict=True):  # fmt: skip
+    for (a, name), b in zip(
+        zip(*model.parameter_list(), strict=True), back.parameter_list()[0], strict=True
+    ):
         assert np.array_equal(a, b), name
     exported = to_torch(model)
     got = exported(torch.from_numpy(x), lengths).detach().numpy()
@@ -128,8 +129,9 @@ def test_module_with_linear_heads(bidirectional):
 
 def test_sequential_heads_on_every_step():
     torch.manual_seed(2)
-    seq = torch.nn.Sequential(torch.nn.GRU(2, 5, batch_first=True), torch.nn.Linear(5, 3),
-                              torch.nn.Softmax(dim=-1))  # fmt: skip
+    seq = torch.nn.Sequential(
+        torch.nn.GRU(2, 5, batch_first=True), torch.nn.Linear(5, 3), torch.nn.Softmax(dim=-1)
+    )
     randomize(seq)
     x = np.random.default_rng(1).normal(size=(2, 4, 2)).astype(np.float32)
     model = from_torch(seq, last_step=False)

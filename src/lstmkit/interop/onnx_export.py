@@ -74,7 +74,7 @@ def _recurrent(g: _Graph, layer: Recurrent, x: str, lengths: str) -> tuple[str, 
     for d in dirs:
         sfx = layer.suffix(d)
         names = ("Wx", "Wh", "b", "bx", "bh", "peepholes")
-        p = {k: layer.params[k + sfx] for k in names if k + sfx in layer.params}  # fmt: skip
+        p = {k: layer.params[k + sfx] for k in names if k + sfx in layer.params}
         if kind == "LSTM":
             W.append(to_framework(p["Wx"], "lstm", "onnx"))
             R.append(to_framework(p["Wh"], "lstm", "onnx"))
@@ -84,8 +84,11 @@ def _recurrent(g: _Graph, layer: Recurrent, x: str, lengths: str) -> tuple[str, 
         elif kind == "GRU":
             W.append(to_framework(p["Wx"], "gru", "onnx"))
             R.append(to_framework(p["Wh"], "gru", "onnx"))
-            Bs.append(np.concatenate([to_framework(p["bx"], "gru", "onnx"),
-                                      to_framework(p["bh"], "gru", "onnx")]))  # fmt: skip
+            Bs.append(
+                np.concatenate(
+                    [to_framework(p["bx"], "gru", "onnx"), to_framework(p["bh"], "gru", "onnx")]
+                )
+            )
         else:
             W.append(p["Wx"])
             R.append(p["Wh"])
@@ -173,9 +176,12 @@ def to_onnx(model, path: str | Path, *, lengths: bool = False) -> Path:
     g.nodes.append(onnx.helper.make_node("Identity", [h], ["y"]))
     out_shape = ["batch", "time", model.output_size] if sequence else ["batch", model.output_size]
     graph = onnx.helper.make_graph(
-        g.nodes, model.name, inputs, [onnx.helper.make_tensor_value_info("y", elem, out_shape)],
+        g.nodes,
+        model.name,
+        inputs,
+        [onnx.helper.make_tensor_value_info("y", elem, out_shape)],
         initializer=g.inits,
-    )  # fmt: skip
+    )
     proto = onnx.helper.make_model(
         graph, opset_imports=[onnx.helper.make_opsetid("", OPSET)], producer_name="lstmkit"
     )

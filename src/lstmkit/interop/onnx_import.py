@@ -30,9 +30,29 @@ from lstmkit.models.sequential import Sequential
 
 RECURRENT = ("LSTM", "GRU", "RNN")
 LAYOUT_OPS = {"Transpose", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Flatten", "Dropout"}
-SIDE_OPS = {"Shape", "Gather", "Slice", "Concat", "Cast", "Constant", "ConstantOfShape",
-            "Expand", "Range", "Less", "Unsqueeze", "Squeeze", "Reshape", "Identity",
-            "Transpose", "Equal", "Where", "Add", "Sub", "Mul", "Div"}  # fmt: skip
+SIDE_OPS = {
+    "Shape",
+    "Gather",
+    "Slice",
+    "Concat",
+    "Cast",
+    "Constant",
+    "ConstantOfShape",
+    "Expand",
+    "Range",
+    "Less",
+    "Unsqueeze",
+    "Squeeze",
+    "Reshape",
+    "Identity",
+    "Transpose",
+    "Equal",
+    "Where",
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+}
 ACTS = {"Relu": "relu", "Tanh": "tanh", "Sigmoid": "sigmoid", "Softmax": "softmax"}
 DEFAULT_ACTS = {"LSTM": ["Sigmoid", "Tanh", "Tanh"], "GRU": ["Sigmoid", "Tanh"]}
 
@@ -68,8 +88,10 @@ class _Reader:
 
     def const(self, name: str, what: str) -> np.ndarray:
         if name not in self.consts:
-            raise InteropError(f"{what} ({name!r}) is computed in the graph, not stored; "
-                               "only constant weights can be imported")  # fmt: skip
+            raise InteropError(
+                f"{what} ({name!r}) is computed in the graph, not stored; "
+                "only constant weights can be imported"
+            )
         return np.asarray(self.consts[name])
 
     def is_zero(self, name: str, seen=None) -> bool:
@@ -84,8 +106,18 @@ class _Reader:
         if node.op_type == "ConstantOfShape":
             value = _attrs(node).get("value")
             return value is None or not np.any(_onnx()[1].to_array(value))
-        if node.op_type in ("Slice", "Expand", "Reshape", "Unsqueeze", "Squeeze", "Identity",
-                            "Transpose", "Concat", "Gather", "Cast"):  # fmt: skip
+        if node.op_type in (
+            "Slice",
+            "Expand",
+            "Reshape",
+            "Unsqueeze",
+            "Squeeze",
+            "Identity",
+            "Transpose",
+            "Concat",
+            "Gather",
+            "Cast",
+        ):
             data = node.input[0] if node.op_type != "Concat" else None
             names = [data] if data else list(node.input)
             return all(self.is_zero(n) for n in names if n)
@@ -198,8 +230,10 @@ def from_onnx(path: str | Path) -> Sequential:
         on_path = any(i in data for i in node.input)
         if not on_path:
             if node.op_type not in SIDE_OPS and any(o in needed for o in node.output):
-                raise InteropError(f"unsupported ONNX operator {node.op_type} "
-                                   f"(node {node.name or node.output[0]!r})")  # fmt: skip
+                raise InteropError(
+                    f"unsupported ONNX operator {node.op_type} "
+                    f"(node {node.name or node.output[0]!r})"
+                )
             continue
         op = node.op_type
         if op == "Shape" or not any(o in needed for o in node.output):
@@ -252,8 +286,10 @@ def from_onnx(path: str | Path) -> Sequential:
         elif op in LAYOUT_OPS or (op == "Mul" and sum(i in data for i in node.input) == 1):
             pass
         else:
-            raise InteropError(f"unsupported ONNX operator {op} on the data path "
-                               f"(node {node.name or node.output[0]!r})")  # fmt: skip
+            raise InteropError(
+                f"unsupported ONNX operator {op} on the data path "
+                f"(node {node.name or node.output[0]!r})"
+            )
         data.update(node.output)
     if not layers:
         raise InteropError("the graph holds no LSTM, GRU, RNN, Gemm or MatMul node")

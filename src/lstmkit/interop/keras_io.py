@@ -1,0 +1,399 @@
+"""Keras 3 ``.keras`` files ⇄ lstmkit, without TensorFlow or Keras (needs ``h5py``).
+
+A ``.keras`` file is a zip of ``config.json`` (the architecture), ``metadata.json`` and
+``model.weights.h5`` (weights under ``layers/<name>/[cell/]vars/<k>``). Keras stores
+kernels as ``(D, G·H)`` (the transpose of lstmkit's ``(G·H, D)``) with LSTM gates
+``i, f, c, o`` and GRU gates ``z, r, h`` (layouts.py). A GRU with ``reset_after=True``
+keeps two biases, ``(2, 3H)``; with ``reset_after=False`` one, which becomes ``bx``
+(``bh = 0``). Supported: ``Sequential`` (or a Functional chain) of ``InputLayer``,
+``LSTM``, ``GRU``, ``SimpleRNN`` (tanh, relu), ``Bidirectional`` (concat) of those,
+``Dense`` (linear, relu, tanh, sigmoid, softmax) and ``Dropout``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lstmkit.interop.errors import InteropError
+from lstmkit.interop.layouts import from_framework, to_framework
+from lstmkit.layers import GRU, LSTM, RNN, Dense, Dropout
+from lstmkit.layers.recurrent import Recurrent
+from lstmkit.models.sequential import Sequential
+
+RECURRENT = {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "rnn"}
+DENSE_ACTS = {
+    "linear": None,
+    None: None,
+    "relu": "relu",
+    "tanh": "tanh",
+    "sigmoid": "sigmoid",
+    "softmax": "softmax",
+}
+
+
+class InteropWarning(UserWarning):
+    """Something of the source model that has no effect at inference was left out."""
+
+
+def _h5py():
+    try:
+        import h5py
+    except ImportError:  # pragma: no cover
+        raise InteropError(
+            "reading and writing .keras files needs h5py; pip install h5py"
+        ) from None
+    return h5py
+
+
+# -- reading ---------------------------------------------------------------------------------
+def _layer_list(config: dict) -> list[dict]:
+    cls = config.get("class_name")
+    layers = config.get("config", {}).get("layers")
+    if cls not in ("Sequential", "Functional") or layers is None:
+        raise InteropError(f"unsupported Keras model class {cls!r} (Sequential or Functional)")
+    if cls == "Functional":
+        names = [la["config"]["name"] for la in layers]
+        for k, la in enumerate(layers[1:], start=1):
+            inbound = json.dumps(la.get("inbound_nodes", []))
+            if names[k - 1] not in inbound or sum(n in inbound for n in names) != 1:
+                raise InteropError(
+                    f"Keras layer {la['config']['name']!r}: only a chain of "
+                    "layers (each reading the previous one) can be imported"
+                )
+    return layers
+
+
+def _check_rnn_config(name: str, cls: str, c: dict) -> None:
+    if c.get("return_state"):
+        raise InteropError(f"Keras layer {name!r}: return_state=True is not supported")
+    if c.get("go_backwards"):
+        raise InteropError(
+            f"Keras layer {name!r}: go_backwards outside Bidirectional is not supported"
+        )
+    if cls in ("LSTM", "GRU"):
+        if (
+            c.get("activation", "tanh") != "tanh"
+            or c.get("recurrent_activation", "sigmoid") != "sigmoid"
+        ):
+            raise InteropError(
+                f"Keras layer {name!r}: activation {c.get('activation')!r} / recurrent_activation "
+                f"{c.get('recurrent_activation')!r} (lstmkit uses tanh / sigmoid)"
+            )
+    elif c.get("activation", "tanh") not in ("tanh", "relu"):
+        raise InteropError(
+            f"Keras layer {name!r}: activation {c.get('activation')!r} is not supported"
+        )
+    if c.get("dropout") or c.get("recurrent_dropout"):
+        warnings.warn(
+            f"Keras layer {name!r}: dropout/recurrent_dropout act only in training and are not "
+            "imported",
+            InteropWarning,
+            stacklevel=4,
+        )
+
+
+def _cell_params(cls: str, c: dict, vars_: list[np.ndarray], name: str) -> dict[str, np.ndarray]:
+    kernel, recurrent = vars_[0], vars_[1]
+    bias = vars_[2] if len(vars_) > 2 else None
+    kind = RECURRENT[cls]
+    if kind == "lstm":
+        b = np.zeros(kernel.shape[1], kernel.dtype) if bias is None else bias
+        return {
+            "Wx": from_framework(kernel.T, "lstm", "keras"),
+            "Wh": from_framework(recurrent.T, "lstm", "keras"),
+            "b": from_framework(b, "lstm", "keras"),
+        }
+    if kind == "gru":
+        H3 = kernel.shape[1]
+        if bias is None:
+            bx = bh = np.zeros(H3, kernel.dtype)
+        elif bias.ndim == 2:
+            bx, bh = bias[0], bias[1]
+        else:
+            bx, bh = bias, np.zeros(H3, kernel.dtype)
+        return {
+            "Wx": from_framework(kernel.T, "gru", "keras"),
+            "Wh": from_framework(recurrent.T, "gru", "keras"),
+            "bx": from_framework(bx, "gru", "keras"),
+            "bh": from_framework(bh, "gru", "keras"),
+        }
+    b = np.zeros(kernel.shape[1], kernel.dtype) if bias is None else bias
+    return {"Wx": kernel.T.copy(), "Wh": recurrent.T.copy(), "b": b}
+
+
+def _make_rnn(cls: str, c: dict, bidirectional: bool) -> Recurrent:
+    common = {
+        "return_sequences": bool(c.get("return_sequences", False)),
+        "bidirectional": bidirectional,
+        "stateful": bool(c.get("stateful", False)) and not bidirectional,
+    }
+    if cls == "LSTM":
+        return LSTM(int(c["units"]), **common)
+    if cls == "GRU":
+        return GRU(int(c["units"]), reset_after=bool(c.get("reset_after", True)), **common)
+    return RNN(int(c["units"]), activation=c.get("activation", "tanh"), **common)
+
+
+SNAKE = {
+    "LSTM": "lstm",
+    "GRU": "gru",
+    "SimpleRNN": "simple_rnn",
+    "Bidirectional": "bidirectional",
+    "Dense": "dense",
+    "Dropout": "dropout",
+}
+
+
+class _Paths:
+    """Where Keras keeps a layer's weights: ``layers/<class in snake_case>[_k]``, numbered
+    per class in layer order (not the layer's name)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def next(self, cls: str) -> str:
+        base = SNAKE[cls]
+        k = self.counts.get(base, 0)
+        self.counts[base] = k + 1
+        return f"layers/{base}" if k == 0 else f"layers/{base}_{k}"
+
+
+def _vars(h5, path: str) -> list[np.ndarray]:
+    if path not in h5:
+        raise InteropError(f"the weights file has no entry {path!r}")
+    group = h5[path]
+    return [np.asarray(group[str(k)]) for k in range(len(group))]
+
+
+def from_keras(path: str | Path) -> Sequential:
+    """An lstmkit model from a Keras 3 ``.keras`` file (see the module docstring)."""
+    h5py = _h5py()
+    path = Path(path)
+    if not path.is_file():
+        raise InteropError(f"no .keras file at {str(path)!r}")
+    try:
+        with zipfile.ZipFile(path) as z:
+            config = json.loads(z.read("config.json"))
+            weights = z.read("model.weights.h5")
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
+        raise InteropError(f"{str(path)!r} is not a Keras 3 .keras file: {exc}") from None
+    layers, params = [], []
+    input_size = None
+    paths = _Paths()
+    with h5py.File(io.BytesIO(weights), "r") as h5:
+        for entry in _layer_list(config):
+            cls, c = entry.get("class_name"), entry.get("config", {})
+            name = c.get("name", cls)
+            if cls == "InputLayer":
+                shape = c.get("batch_shape") or c.get("batch_input_shape")
+                input_size = int(shape[-1])
+            elif cls in RECURRENT:
+                _check_rnn_config(name, cls, c)
+                layers.append(_make_rnn(cls, c, False))
+                params.append(_cell_params(cls, c, _vars(h5, f"{paths.next(cls)}/cell/vars"), name))
+            elif cls == "Bidirectional":
+                if c.get("merge_mode", "concat") != "concat":
+                    raise InteropError(
+                        f"Keras layer {name!r}: merge_mode {c.get('merge_mode')!r} "
+                        "(lstmkit concatenates [forward | backward])"
+                    )
+                inner = c["layer"]
+                icls, ic = inner["class_name"], inner["config"]
+                if icls not in RECURRENT:
+                    raise InteropError(
+                        f"Keras layer {name!r}: Bidirectional({icls}) is not supported"
+                    )
+                _check_rnn_config(name, icls, ic)
+                layers.append(_make_rnn(icls, ic, True))
+                where = paths.next(cls)
+                fwd = _cell_params(icls, ic, _vars(h5, f"{where}/forward_layer/cell/vars"), name)
+                bwd = _cell_params(icls, ic, _vars(h5, f"{where}/backward_layer/cell/vars"), name)
+                params.append({**fwd, **{k + "_reverse": v for k, v in bwd.items()}})
+            elif cls == "Dense":
+                act = c.get("activation", "linear")
+                if act not in DENSE_ACTS:
+                    raise InteropError(f"Keras layer {name!r}: activation {act!r} is not supported")
+                vars_ = _vars(h5, f"{paths.next(cls)}/vars")
+                W = vars_[0].T.copy()
+                b = vars_[1] if len(vars_) > 1 else np.zeros(W.shape[0], W.dtype)
+                layers.append(Dense(int(c["units"]), activation=DENSE_ACTS[act]))
+                params.append({"W": W, "b": b})
+            elif cls == "Dropout":
+                paths.next(cls)
+                layers.append(Dropout(float(c.get("rate", 0.0))))
+                params.append({})
+            else:
+                raise InteropError(
+                    f"unsupported Keras layer {cls} ({name!r}); supported: InputLayer, LSTM, GRU, "
+                    "SimpleRNN, Bidirectional, Dense, Dropout"
+                )
+    if not layers:
+        raise InteropError("the Keras model has no layers to import")
+    if input_size is None:
+        shape = config.get("config", {}).get("build_input_shape")
+        if not shape:
+            raise InteropError("the Keras model does not say its input size (no InputLayer)")
+        input_size = int(shape[-1])
+    dtype = next(iter(params[0].values())).dtype if params[0] else np.float32
+    model = Sequential(layers, input_size=input_size, dtype=str(np.dtype(dtype)))
+    for layer, p in zip(model.layers, params, strict=True):
+        for k, v in p.items():
+            if layer.params[k].shape != v.shape:
+                raise InteropError(
+                    f"{layer.name}.{k}: shape {v.shape} does not match {layer.params[k].shape}"
+                )
+            layer.params[k][...] = v
+    return model
+
+
+# -- writing ---------------------------------------------------------------------------------
+def _rnn_config(layer: Recurrent, name: str, backwards: bool = False) -> dict[str, Any]:
+    kind = type(layer).__name__
+    cls = {"LSTM": "LSTM", "GRU": "GRU", "RNN": "SimpleRNN"}[kind]
+    c: dict[str, Any] = {
+        "name": name,
+        "units": layer.hidden_size,
+        "return_sequences": layer.return_sequences,
+        "go_backwards": backwards,
+        "stateful": layer.stateful,
+        "use_bias": True,
+    }
+    if kind == "GRU":
+        c["reset_after"] = layer.cell.reset_after
+    if kind == "RNN":
+        c["activation"] = layer.cell.activation
+    return {"module": "keras.layers", "class_name": cls, "config": c, "registered_name": None}
+
+
+def _cell_vars(layer: Recurrent, sfx: str) -> list[np.ndarray]:
+    p = {
+        k[: len(k) - len(sfx)] if sfx else k: v
+        for k, v in layer.params.items()
+        if k.endswith(sfx) or not sfx
+    }
+    kind = type(layer).__name__
+    if kind == "LSTM":
+        return [
+            to_framework(p["Wx"], "lstm", "keras").T,
+            to_framework(p["Wh"], "lstm", "keras").T,
+            to_framework(p["b"], "lstm", "keras"),
+        ]
+    if kind == "GRU":
+        kernel = to_framework(p["Wx"], "gru", "keras").T
+        rec = to_framework(p["Wh"], "gru", "keras").T
+        bx, bh = to_framework(p["bx"], "gru", "keras"), to_framework(p["bh"], "gru", "keras")
+        if layer.cell.reset_after:
+            return [kernel, rec, np.stack([bx, bh])]
+        return [kernel, rec, bx + bh]  # Keras keeps one bias here; both add outside r
+    return [p["Wx"].T, p["Wh"].T, p["b"]]
+
+
+def to_keras(model: Sequential, path: str | Path) -> Path:
+    """Write ``model`` as a Keras 3 ``.keras`` file that ``keras.saving.load_model`` reads.
+
+    Keras has no peepholes and no projection; those layers are refused. A GRU with
+    ``reset_after=False`` exports ``bx + bh`` as Keras's single bias.
+    """
+    h5py = _h5py()
+    D = model.input_size
+    entries = [
+        {
+            "module": "keras.layers",
+            "class_name": "InputLayer",
+            "config": {"batch_shape": [None, None, D], "name": "input_layer"},
+            "registered_name": None,
+        }
+    ]
+    weights: dict[str, list[np.ndarray]] = {}
+    paths = _Paths()
+    for layer in model.layers:
+        name = layer.name
+        if isinstance(layer, Recurrent):
+            if isinstance(layer, LSTM) and (layer.cell.peephole or layer.cell.P):
+                raise InteropError(f"{name}: Keras's LSTM has no peepholes or projection")
+            if layer.bidirectional:
+                fwd, bwd = (
+                    _rnn_config(layer, f"forward_{name}"),
+                    _rnn_config(layer, f"backward_{name}", True),
+                )
+                entries.append(
+                    {
+                        "module": "keras.layers",
+                        "class_name": "Bidirectional",
+                        "config": {
+                            "name": name,
+                            "merge_mode": "concat",
+                            "layer": fwd,
+                            "backward_layer": bwd,
+                        },
+                        "registered_name": None,
+                    }
+                )
+                where = paths.next("Bidirectional")
+                weights[f"{where}/forward_layer/cell/vars"] = _cell_vars(layer, "")
+                weights[f"{where}/backward_layer/cell/vars"] = _cell_vars(layer, "_reverse")
+            else:
+                entry = _rnn_config(layer, name)
+                entries.append(entry)
+                weights[f"{paths.next(entry['class_name'])}/cell/vars"] = _cell_vars(layer, "")
+        elif isinstance(layer, Dense):
+            entries.append(
+                {
+                    "module": "keras.layers",
+                    "class_name": "Dense",
+                    "config": {
+                        "name": name,
+                        "units": layer.units,
+                        "activation": layer.activation or "linear",
+                        "use_bias": True,
+                    },
+                    "registered_name": None,
+                }
+            )
+            weights[f"{paths.next('Dense')}/vars"] = [layer.params["W"].T, layer.params["b"]]
+        elif isinstance(layer, Dropout):
+            paths.next("Dropout")
+            entries.append(
+                {
+                    "module": "keras.layers",
+                    "class_name": "Dropout",
+                    "config": {"name": name, "rate": layer.rate},
+                    "registered_name": None,
+                }
+            )
+        else:
+            raise InteropError(f"{name}: {type(layer).__name__} has no Keras export")
+    config = {
+        "module": "keras",
+        "class_name": "Sequential",
+        "config": {"name": model.name, "layers": entries, "build_input_shape": [None, None, D]},
+        "registered_name": None,
+        "build_config": {"input_shape": [None, None, D]},
+    }
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as h5:
+        h5.create_group("vars")
+        for group, arrays in weights.items():
+            g = h5.create_group(group)
+            for k, arr in enumerate(arrays):
+                g.create_dataset(str(k), data=np.ascontiguousarray(arr))
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with zipfile.ZipFile(tmp, "w") as z:
+            z.writestr(
+                "metadata.json", json.dumps({"keras_version": "3.0.0", "producer": "lstmkit"})
+            )
+            z.writestr("config.json", json.dumps(config))
+            z.writestr("model.weights.h5", buf.getvalue())
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
