@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from lstmkit.interop.assemble import assemble
 from lstmkit.interop.errors import InteropError
 from lstmkit.interop.layouts import from_framework, to_framework
 from lstmkit.layers import GRU, LSTM, RNN, Dense, Dropout
@@ -241,16 +242,8 @@ def from_keras(path: str | Path) -> Sequential:
         if not shape:
             raise InteropError("the Keras model does not say its input size (no InputLayer)")
         input_size = int(shape[-1])
-    dtype = next(iter(params[0].values())).dtype if params[0] else np.float32
-    model = Sequential(layers, input_size=input_size, dtype=str(np.dtype(dtype)))
-    for layer, p in zip(model.layers, params, strict=True):
-        for k, v in p.items():
-            if layer.params[k].shape != v.shape:
-                raise InteropError(
-                    f"{layer.name}.{k}: shape {v.shape} does not match {layer.params[k].shape}"
-                )
-            layer.params[k][...] = v
-    return model
+    dtype = next((next(iter(p.values())).dtype for p in params if p), np.float32)
+    return assemble(layers, params, input_size, dtype)
 
 
 # -- writing ---------------------------------------------------------------------------------

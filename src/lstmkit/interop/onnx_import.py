@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lstmkit.interop.assemble import assemble
 from lstmkit.interop.errors import InteropError
 from lstmkit.interop.layouts import from_framework, peepholes_from_onnx
 from lstmkit.layers import GRU, LSTM, RNN, Dense
@@ -293,14 +294,4 @@ def from_onnx(path: str | Path) -> Sequential:
         data.update(node.output)
     if not layers:
         raise InteropError("the graph holds no LSTM, GRU, RNN, Gemm or MatMul node")
-    if dtype not in (np.float32, np.float64):
-        raise InteropError(f"unsupported weight dtype {dtype}")
-    model = Sequential(layers, input_size=int(input_size), dtype=str(np.dtype(dtype)))
-    for layer, p in zip(model.layers, params, strict=True):
-        for k, v in p.items():
-            if layer.params[k].shape != v.shape:
-                raise InteropError(
-                    f"{layer.name}.{k}: shape {v.shape} does not match {layer.params[k].shape}"
-                )
-            layer.params[k][...] = v
-    return model
+    return assemble(layers, params, input_size, dtype)

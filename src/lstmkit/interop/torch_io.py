@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from lstmkit.interop.assemble import assemble
 from lstmkit.interop.errors import InteropError
 from lstmkit.interop.layouts import from_framework, to_framework
 from lstmkit.layers import GRU, LSTM, RNN, Dense, Dropout
@@ -170,23 +171,9 @@ def from_torch(module: Any, *, last_step: bool = True) -> Sequential:
         input_size = first.in_features
     else:
         raise InteropError(f"the first module, {type(first).__name__}, has no input size")
-    np_dtype = "float64" if dtype == torch.float64 else "float32"
     if dtype not in (torch.float32, torch.float64):
         raise InteropError(f"unsupported parameter dtype {dtype}; convert the module to float32")
-    model = Sequential(layers, input_size=input_size, dtype=np_dtype)
-    _set(model, params)
-    return model
-
-
-def _set(model: Sequential, params: list[dict[str, np.ndarray]]) -> None:
-    for layer, p in zip(model.layers, params, strict=True):
-        for k, v in p.items():
-            if layer.params[k].shape != v.shape:
-                raise InteropError(
-                    f"{layer.name}.{k}: shape {v.shape} does not match the layer's "
-                    f"{layer.params[k].shape}"
-                )
-            layer.params[k][...] = v
+    return assemble(layers, params, input_size, "float64" if dtype == torch.float64 else "float32")
 
 
 # -- lstmkit → PyTorch -----------------------------------------------------------------------
