@@ -195,7 +195,8 @@ class Forecaster:
         return f"Forecaster({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
 
     # -- configuration checks -----------------------------------------------------------
-    def _check(self) -> None:
+    def check_params(self) -> None:
+        """Raise ValueError naming the first invalid constructor argument."""
         for k in (
             "lag",
             "horizon",
@@ -245,9 +246,14 @@ class Forecaster:
             scaling=self.scaling,
         )
 
+    @property
+    def differencing_steps(self) -> int:
+        """Leading steps the differencing transforms use up."""
+        return self._transform().offset
+
     def min_length(self) -> int:
         """Shortest series ``fit`` accepts: differencing, one training window, validation."""
-        return self._transform().offset + self.lag + self.horizon + self.validation_steps
+        return self.differencing_steps + self.lag + self.horizon + self.validation_steps
 
     # -- data preparation ---------------------------------------------------------------
     def _features(self, k: int, y: np.ndarray, cov: np.ndarray | None) -> np.ndarray:
@@ -293,7 +299,7 @@ class Forecaster:
         -------
         self
         """
-        self._check()
+        self.check_params()
         series, many = _as_series_list(y, "fit")
         covs = self._covariates(covariates, series, many)
         if covs[0] is not None and self.strategy == "recursive":
@@ -308,7 +314,7 @@ class Forecaster:
                 raise ValueError(
                     f"{where} {s.size} steps; lag {self.lag} + horizon {self.horizon} + "
                     f"validation {self.validation_steps} + differencing "
-                    f"{self._transform().offset} need at least {need}"
+                    f"{self.differencing_steps} need at least {need}"
                 )
             if np.ptp(s) == 0:
                 warnings.warn(

@@ -92,12 +92,12 @@ def run_job(cfg: JobConfig, print_fn=print) -> dict[str, Any]:
     season = cfg.season or data.season
     y, H = data.values, cfg.horizon
     forecaster = make_forecaster(cfg, season)
-    forecaster._check()
+    forecaster.check_params()
     need = forecaster.min_length() + H
     if y.size < need:
         raise ValueError(
             f"the series has {y.size} values; lag {cfg.lag} + horizon {H} + validation "
-            f"{forecaster.validation_steps} + differencing {forecaster._transform([y]).offset} + "
+            f"{forecaster.validation_steps} + differencing {forecaster.differencing_steps} + "
             f"the {H} held-out steps need at least {need} (lower --lag or --horizon)"
         )
     if season > y.size - H:

@@ -39,9 +39,6 @@ def _np(t) -> np.ndarray:
 def _recurrent_layers(m, last_is_sequence: bool) -> tuple[list, list[dict[str, np.ndarray]]]:
     """lstmkit layers (one per PyTorch layer) and their parameters."""
     torch = _torch()
-    kind = type(m).__name__
-    if getattr(m, "batch_first", True) not in (True, False):  # pragma: no cover
-        raise InteropError(f"{kind}: unexpected batch_first")
     layers, params = [], []
     dirs = ("", "_reverse") if m.bidirectional else ("",)
     for k in range(m.num_layers):
