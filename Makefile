@@ -31,6 +31,7 @@ lint: $(VENV)/.test-installed
 
 bench: $(VENV)/.test-installed
 	$(PY) benchmarks/bench_ops.py
+	$(PY) benchmarks/bench_vs_torch.py --memory
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache .hypothesis lstmkit-out

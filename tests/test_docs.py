@@ -6,7 +6,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ["README.md", "docs/cost.md", "docs/forecasting.md", "docs/interop.md"]
+DOCS = [
+    "README.md",
+    "docs/cost.md",
+    "docs/forecasting.md",
+    "docs/interop.md",
+    "docs/performance.md",
+]
 
 
 def python_blocks(path: Path) -> list[str]:

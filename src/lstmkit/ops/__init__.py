@@ -8,8 +8,10 @@ from lstmkit.ops.activations import relu, sigmoid, tanh
 from lstmkit.ops.gru import gru_backward, gru_forward, gru_step
 from lstmkit.ops.lstm import lstm_backward, lstm_forward, lstm_step
 from lstmkit.ops.rnn import rnn_backward, rnn_forward, rnn_step
+from lstmkit.ops.stream import LSTMStream
 
 __all__ = [
+    "LSTMStream",
     "gru_backward",
     "gru_forward",
     "gru_step",

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lstmkit.backend import get_backend
 from lstmkit.ops.activations import gate_scale, sigmoid_from_tanh_
 from lstmkit.ops.sequence import (
     batch_first,
@@ -165,6 +166,25 @@ def _cell(
     np.multiply(o, tanh_c, out=m)
 
 
+def _fused_cell(p_s: np.ndarray | None, H: int, dtype: np.dtype):
+    """The compiled cell update when the backend is ``numba`` (else None). It takes the
+    recurrent product separately and can write the batch-first output (see
+    ``kernels.lstm.cell_forward``); it binds the peepholes."""
+    if get_backend() != "numba":
+        return None
+    from lstmkit.kernels import lstm as kernels
+
+    has_p = p_s is not None
+    p_half = np.ascontiguousarray(p_s[:, 0]) if has_p else np.zeros(3 * H, dtype)
+    none = np.zeros((0, 0, 0), dtype)
+
+    def cell(a, rec, c_prev, c_new, tanh_c, m, out, t):
+        kernels.cell_forward(a, rec, c_prev, p_half, has_p, c_new, tanh_c, m,
+                             none if out is None else out, t)  # fmt: skip
+
+    return cell
+
+
 def lstm_forward(
     x: np.ndarray,
     h0: np.ndarray | None,
@@ -240,12 +260,20 @@ def lstm_forward(
     m = None if Wr_ is None else np.zeros((T, H, B), dtype)
     hs = h[1:] if mask is None else np.zeros((T, P, B), dtype)
     rec = np.empty((4 * H, B), dtype)  # Wh h_{t-1}, reused every step
+    fused = _fused_cell(p_s, H, dtype)
+    # The compiled cell writes the batch-first output itself when no mask or projection
+    # has to act on it first.
+    out = np.empty((B, T, P), dtype) if fused and mask is None and Wr_ is None else None
 
     for t in range(steps):
         a = gates[t]
-        a += np.matmul(Wh_s, h[t], out=rec)
+        np.matmul(Wh_s, h[t], out=rec)
         m_t = h[t + 1] if Wr_ is None else m[t]
-        _cell(a, c[t], p_s, c[t + 1], tanh_c[t], m_t)
+        if fused is None:
+            a += rec
+            _cell(a, c[t], p_s, c[t + 1], tanh_c[t], m_t)
+        else:
+            fused(a, rec, c[t], c[t + 1], tanh_c[t], m_t, out, t)
         if Wr_ is not None:
             np.matmul(Wr_, m_t, out=h[t + 1])
         finish_step(t, c, None, mask)
@@ -268,7 +296,8 @@ def lstm_forward(
         peepholes=None if peepholes is None else np.asarray(peepholes, dtype),
         Wr=Wr_,
     )
-    return batch_first(hs), np.ascontiguousarray(h[T].T), np.ascontiguousarray(c[T].T), cache
+    hs = batch_first(hs) if out is None else out
+    return hs, np.ascontiguousarray(h[T].T), np.ascontiguousarray(c[T].T), cache
 
 
 def lstm_backward(
@@ -317,6 +346,10 @@ def lstm_backward(
     WhT = np.ascontiguousarray(cache.Wh.T)  # (P, 4H)
     p_col = None if p is None else p[:, None]  # (3H, 1)
 
+    if get_backend() == "numba":
+        _backward_fused(cache, dh, dc, dys, da, dh_out, WhT)
+        return _weight_grads(cache, da, dh, dc, dh_out)
+
     # Local derivatives of every step at once (vectorised over T, not per step):
     # Forward: c_t = f ⊙ c_{t-1} + i ⊙ g, so a_i, a_f, a_g receive dc_t times
     #   k_i = g σ'(a_i), k_f = c_{t-1} σ'(a_f), k_g = i tanh'(a_g);
@@ -334,13 +367,7 @@ def lstm_backward(
     dc_new = np.empty((H, B), dtype)
 
     for t in reversed(range(steps)):
-        mask_t = None if mask is None else mask[t]
-        dh_new, dh_carry = split_grad(dh, None if dys is None else dys[t], mask_t)
-        dc_in, dc_carry = split_grad(dc, None, mask_t)
-        if Wr is not None:
-            # Forward: h_new = Wr m, so dm = Wr^T dh_new; dWr is summed after the loop.
-            dh_out[t] = dh_new
-            dh_new = Wr.T @ dh_new
+        dh_new, dh_carry, dc_in, dc_carry = _incoming(t, dh, dc, dys, mask, Wr, dh_out)
         da_t = da[t]
         np.multiply(dh_new, k_c[t], out=dc_new)
         dc_new += dc_in
@@ -359,6 +386,47 @@ def lstm_backward(
             dh += dh_carry
             dc += dc_carry
 
+    return _weight_grads(cache, da, dh, dc, dh_out)
+
+
+def _incoming(t, dh, dc, dys, mask, Wr, dh_out):
+    """Gradients arriving at step ``t``: of its output ``m`` (through the projection, if
+    any) and of its new cell, plus the parts padded sequences carry past it."""
+    mask_t = None if mask is None else mask[t]
+    dh_new, dh_carry = split_grad(dh, None if dys is None else dys[t], mask_t)
+    dc_in, dc_carry = split_grad(dc, None, mask_t)
+    if Wr is not None:
+        # Forward: h_new = Wr m, so dm = Wr^T dh_new; dWr is summed after the loop.
+        dh_out[t] = dh_new
+        dh_new = Wr.T @ dh_new
+    return dh_new, dh_carry, dc_in, dc_carry
+
+
+def _backward_fused(cache, dh, dc, dys, da, dh_out, WhT) -> None:
+    """The backward time loop with the compiled per-step kernel (backend ``numba``):
+    fills ``da`` and leaves the initial-state gradients in ``dh``, ``dc``."""
+    from lstmkit.kernels import lstm as kernels
+
+    gates, c, mask, p, Wr = cache.gates, cache.c, cache.mask, cache.peepholes, cache.Wr
+    H = c.shape[1]
+    has_p = p is not None
+    p_arr = p if has_p else np.zeros(3 * H, c.dtype)
+    for t in reversed(range(cache.steps)):
+        dh_new, dh_carry, dc_in, dc_carry = _incoming(t, dh, dc, dys, mask, Wr, dh_out)
+        kernels.cell_backward(gates[t], c[t], cache.tanh_c[t], dh_new, dc_in, p_arr, has_p,
+                              da[t], dc)  # fmt: skip
+        # Forward: a = Wx x + Wh h_{t-1} + b
+        np.matmul(WhT, da[t], out=dh)
+        if mask is not None:
+            dh += dh_carry
+            dc += dc_carry
+
+
+def _weight_grads(cache, da, dh, dc, dh_out) -> dict[str, np.ndarray]:
+    """Gradients of the inputs and weights from every step's ``da (T, 4H, B)``, and of
+    the initial states from ``dh (P, B)``, ``dc (H, B)``."""
+    H = cache.c.shape[1]
+    c, p, Wr = cache.c, cache.peepholes, cache.Wr
     # Weight gradients: a few large products over all (t, b) at once.
     grads = {
         "x": input_grad(da, cache.Wx),
@@ -422,6 +490,8 @@ def lstm_step(
     )
     _sizes(op, "x_t", x_t, Wx, Wh, b, peepholes, Wr, h, c)
     Wx_s, Wh_s, b_s, p_s = _scaled_params(Wx, Wh, b, peepholes, dtype)
+    if get_backend() == "numba":
+        return _step_fused(x_t, h, c, Wx_s, Wh_s, b_s, p_s, Wr, dtype)
     # The same products as the sequence forward, in its feature-major layout.
     a = Wx_s @ np.asarray(x_t, dtype).T
     a += b_s[:, None]
@@ -432,3 +502,19 @@ def lstm_step(
     if Wr is not None:
         h_new = np.asarray(Wr, dtype) @ h_new
     return np.ascontiguousarray(h_new.T), np.ascontiguousarray(c_new.T)
+
+
+def _step_fused(x_t, h, c, Wx_s, Wh_s, b_s, p_s, Wr, dtype):
+    """:func:`lstm_step` with the compiled kernel (products and cell in one call)."""
+    from lstmkit.kernels import lstm as kernels
+
+    x_t, h, c = (np.ascontiguousarray(v, dtype) for v in (x_t, h, c))
+    B, H = c.shape
+    has_p = p_s is not None
+    p_half = np.ascontiguousarray(p_s[:, 0]) if has_p else np.zeros(3 * H, dtype)
+    a = np.empty((4 * H, B), dtype)
+    m, c_new, tanh_c = (np.empty((H, B), dtype) for _ in range(3))
+    kernels.step(x_t, h, c, Wx_s, Wh_s, b_s, p_half, has_p, a, m, c_new, tanh_c)
+    if Wr is not None:
+        m = np.asarray(Wr, dtype) @ m
+    return np.ascontiguousarray(m.T), np.ascontiguousarray(c_new.T)

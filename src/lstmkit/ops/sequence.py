@@ -74,9 +74,9 @@ def project_inputs(xt: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
     ndarray, shape (T, G, B)
         ``W x_t + b`` for every ``t``.
     """
-    T, B, D = xt.shape
-    prod = (xt.reshape(T * B, D) @ W.T).reshape(T, B, W.shape[0])
-    out = np.ascontiguousarray(prod.transpose(0, 2, 1))
+    # One batched product straight into the feature-major layout: transposing a
+    # (T, B, G) result instead costs several times the product itself.
+    out = np.matmul(W, np.ascontiguousarray(xt.transpose(0, 2, 1)))  # (T, G, B)
     out += b[:, None]
     return out
 
