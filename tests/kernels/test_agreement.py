@@ -53,3 +53,30 @@ def test_lstm_step(dtype):
         got = lstm_step(x, h, c, **p)
     for a, b in zip(got, ref, strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(8))
+def test_lstm_infer_gives_the_forward_outputs(dtype, seed):
+    from lstmkit.ops.lstm import lstm_infer
+
+    rng = np.random.default_rng(seed)
+    B, T, D, H = (
+        int(rng.integers(1, 6)),
+        int(rng.integers(1, 9)),
+        int(rng.integers(1, 5)),
+        int(rng.integers(1, 9)),
+    )
+    p = lstm_params(rng, D, H, dtype, peephole=seed % 2 == 1, P=2 if seed == 6 and H > 2 else None)
+    P = p["Wh"].shape[1]
+    x = rng.normal(size=(B, T, D)).astype(dtype)
+    h0 = rng.normal(size=(B, P)).astype(dtype) if seed % 3 == 0 else None
+    c0 = rng.normal(size=(B, H)).astype(dtype) if seed % 3 == 0 else None
+    lengths = rng.integers(1, T + 1, size=B) if seed % 4 >= 2 else None
+    with use_backend("numpy"):
+        ref = lstm_forward(x, h0, c0, lengths=lengths, **p)[:3]
+    for backend in ("numpy", "numba"):
+        with use_backend(backend):
+            got = lstm_infer(x, h0, c0, lengths=lengths, **p)
+        for a, b in zip(got, ref, strict=True):
+            np.testing.assert_allclose(a, b, rtol=0, atol=TOL[dtype] * max(1.0, np.abs(b).max()))

@@ -170,3 +170,44 @@ def stream_step(x, h, c, Wx_s, Wh_s, b_s, p_half, has_p, Wr, has_r, a, m):
         else:
             for j in range(H):
                 h[b, j] = m[j, b]
+
+
+@njit(**OPTS)
+def infer_cell(a, b_s, c, z, D, p_half, has_p, lengths, t, out):
+    """Inference step after the product ``a (4H, B) = [Wx_s | Wh_s] z``: adds the
+    (scaled) bias, updates the cell ``c (H, B)`` in place and writes ``m = o ⊙ tanh(c)``
+    into the state rows ``z[D:] (H, B)``, which feed the next step's product, and into
+    the batch-first output ``out[b, t, :]``. Sequences with ``t >= lengths[b]`` keep
+    their state and output 0 (``lengths`` empty: every sequence is valid)."""
+    H, B = c.shape
+    half = a.dtype.type(0.5)
+    zero = a.dtype.type(0.0)
+    masked = lengths.size > 0
+    if masked:  # keep the state of finished sequences to put it back after the pass
+        keep_c = c.copy()
+        keep_h = z[D:].copy()
+    for j in range(H):  # one branch-free pass, vectorized over the batch
+        ai, af, ao, ag = a[j], a[H + j], a[2 * H + j], a[3 * H + j]
+        cj, mj = c[j], z[D + j]
+        bi, bf, bo, bg = b_s[j], b_s[H + j], b_s[2 * H + j], b_s[3 * H + j]
+        pi, pf, po = zero, zero, zero
+        if has_p:
+            pi, pf, po = p_half[j], p_half[H + j], p_half[2 * H + j]
+        for b in range(B):
+            cp = cj[b]
+            i = half * gate_tanh(ai[b] + bi + pi * cp) + half
+            f = half * gate_tanh(af[b] + bf + pf * cp) + half
+            g = gate_tanh(ag[b] + bg)
+            cn = f * cp + i * g
+            o = half * gate_tanh(ao[b] + bo + po * cn) + half  # peephole sees the new cell
+            cj[b] = cn
+            mj[b] = o * gate_tanh(cn)
+    for b in range(B):
+        valid = not masked or t < lengths[b]
+        for j in range(H):
+            if valid:
+                out[b, t, j] = z[D + j, b]
+            else:
+                out[b, t, j] = zero
+                c[j, b] = keep_c[j, b]
+                z[D + j, b] = keep_h[j, b]

@@ -25,6 +25,7 @@ from lstmkit.ops import (
     rnn_forward,
     rnn_step,
 )
+from lstmkit.ops.lstm import lstm_infer
 
 State = tuple[np.ndarray, ...]
 
@@ -57,8 +58,9 @@ class Cell:
     def describe(self, D: int) -> list[tuple[str, tuple[int, ...], str]]:
         raise NotImplementedError
 
-    def run(self, x, state, p, lengths):
-        """``x (B, T, D)`` → ``hs (B, T, P)``, final state, cache."""
+    def run(self, x, state, p, lengths, training=True):
+        """``x (B, T, D)`` → ``hs (B, T, P)``, final state, cache (None when not
+        ``training``, if the cell has a lighter inference path)."""
         raise NotImplementedError
 
     def back(self, dhs, dstate, cache):
@@ -140,8 +142,13 @@ class LSTMCell(Cell):
     def _p(self, p):
         return {"peepholes": p.get("peepholes"), "Wr": p.get("Wr")}
 
-    def run(self, x, state, p, lengths):
+    def run(self, x, state, p, lengths, training=True):
         h0, c0 = state if state is not None else (None, None)
+        if not training:  # no backward will follow: keep no cache
+            hs, hT, cT = lstm_infer(
+                x, h0, c0, p["Wx"], p["Wh"], p["b"], lengths=lengths, **self._p(p)
+            )
+            return hs, (hT, cT), None
         hs, hT, cT, cache = lstm_forward(
             x, h0, c0, p["Wx"], p["Wh"], p["b"], lengths=lengths, **self._p(p)
         )
@@ -193,7 +200,7 @@ class GRUCell(Cell):
             ("bh", (3 * H,), f"recurrent bias, 3 blocks of ({H},)"),
         ]
 
-    def run(self, x, state, p, lengths):
+    def run(self, x, state, p, lengths, training=True):
         h0 = None if state is None else state[0]
         hs, hT, cache = gru_forward(
             x, h0, p["Wx"], p["Wh"], p["bx"], p["bh"],
@@ -243,7 +250,7 @@ class RNNCell(Cell):
             ("b", (H,), "bias"),
         ]
 
-    def run(self, x, state, p, lengths):
+    def run(self, x, state, p, lengths, training=True):
         h0 = None if state is None else state[0]
         hs, hT, cache = rnn_forward(
             x, h0, p["Wx"], p["Wh"], p["b"], activation=self.activation, lengths=lengths

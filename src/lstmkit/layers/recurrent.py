@@ -181,7 +181,7 @@ class Recurrent(Layer):
         outs, finals, caches = [], [], []
         for d, s0 in zip(self.directions, init, strict=True):
             xd = x if d == "forward" else reverse_valid(x, lengths)
-            hs, final, cache = self.cell.run(xd, s0, self._dir_params(d), lengths)
+            hs, final, cache = self.cell.run(xd, s0, self._dir_params(d), lengths, training)
             if d == "reverse":
                 hs = reverse_valid(hs, lengths)
             outs.append(hs if self.return_sequences else final[0])

@@ -518,3 +518,55 @@ def _step_fused(x_t, h, c, Wx_s, Wh_s, b_s, p_s, Wr, dtype):
     if Wr is not None:
         m = np.asarray(Wr, dtype) @ m
     return np.ascontiguousarray(m.T), np.ascontiguousarray(c_new.T)
+
+
+def lstm_infer(
+    x: np.ndarray,
+    h0: np.ndarray | None,
+    c0: np.ndarray | None,
+    Wx: np.ndarray,
+    Wh: np.ndarray,
+    b: np.ndarray,
+    *,
+    peepholes: np.ndarray | None = None,
+    Wr: np.ndarray | None = None,
+    lengths: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`lstm_forward` for inference: the same ``hs, hT, cT``, no cache.
+
+    Keeping nothing for a backward lets the compiled path hold only one step's arrays
+    (they stay in cache) and fold the input projection into the recurrent product,
+    ``[Wx | Wh] [x_t; h_{t-1}]``: one matrix product per step. Under the ``numpy``
+    backend, and with a projection, it is :func:`lstm_forward` without the cache.
+    """
+    if get_backend() != "numba" or Wr is not None:
+        hs, hT, cT, _ = lstm_forward(x, h0, c0, Wx, Wh, b, peepholes=peepholes, Wr=Wr,
+                                     lengths=lengths)  # fmt: skip
+        return hs, hT, cT
+    from lstmkit.kernels import lstm as kernels
+
+    op = "lstm_forward"
+    x, h0, c0, Wx, Wh, b, peepholes = as_arrays(x, h0, c0, Wx, Wh, b, peepholes)
+    dtype = common_float_dtype(
+        op, {"x": x, "h0": h0, "c0": c0, "Wx": Wx, "Wh": Wh, "b": b, "peepholes": peepholes}
+    )
+    sizes = _sizes(op, "x", x, Wx, Wh, b, peepholes, None, h0, c0)
+    B, T, D, H = sizes["B"], sizes["T"], sizes["D"], sizes["H"]
+    mask, steps = length_mask(op, lengths, B, T)
+    Wx_s, Wh_s, b_s, p_s = _scaled_params(Wx, Wh, b, peepholes, dtype)
+    W = np.ascontiguousarray(np.concatenate([Wx_s, Wh_s], axis=1))  # (4H, D + H)
+    xT = np.ascontiguousarray(np.asarray(x, dtype).transpose(1, 2, 0))  # (T, D, B)
+    z = np.zeros((D + H, B), dtype)  # [x_t; h_{t-1}]
+    if h0 is not None:
+        z[D:] = np.asarray(h0, dtype).T
+    c = np.zeros((H, B), dtype) if c0 is None else np.array(np.asarray(c0, dtype).T)
+    a = np.empty((4 * H, B), dtype)
+    out = np.zeros((B, T, H), dtype)
+    has_p = p_s is not None
+    p_half = np.ascontiguousarray(p_s[:, 0]) if has_p else np.zeros(3 * H, dtype)
+    lens = np.zeros(0, np.int64) if mask is None else np.asarray(lengths, np.int64)
+    for t in range(steps):
+        z[:D] = xT[t]
+        np.matmul(W, z, out=a)
+        kernels.infer_cell(a, b_s, c, z, D, p_half, has_p, lens, t, out)
+    return out, np.ascontiguousarray(z[D:].T), np.ascontiguousarray(c.T)

@@ -244,7 +244,9 @@ def _train_chunks(model, batch, loss_fn, opt, lr, clip_norm, k, rng, params, goo
         if many:
             chunk = Data(xc, batch.y[:, start:end], None, True)
         elif end < T:
-            model.forward(xc)  # carries the state; the loss is only at the end
+            # Carries the state; the loss is only at the end. A training forward, like
+            # the chunks that get a loss: same dropout, and the same arithmetic as theirs.
+            model.forward(xc, training=True, rng=rng)
             continue
         else:
             chunk = Data(xc, batch.y, None, False)
