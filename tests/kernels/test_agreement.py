@@ -80,3 +80,35 @@ def test_lstm_infer_gives_the_forward_outputs(dtype, seed):
             got = lstm_infer(x, h0, c0, lengths=lengths, **p)
         for a, b in zip(got, ref, strict=True):
             np.testing.assert_allclose(a, b, rtol=0, atol=TOL[dtype] * max(1.0, np.abs(b).max()))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reset_after", [True, False])
+@pytest.mark.parametrize("seed", range(6))
+def test_gru_forward_and_backward(dtype, reset_after, seed):
+    from lstmkit.ops import gru_backward, gru_forward
+    from tests.ops.conftest import gru_params
+
+    rng = np.random.default_rng(seed)
+    B, T, D, H = (
+        int(rng.integers(1, 6)),
+        int(rng.integers(1, 9)),
+        int(rng.integers(1, 5)),
+        int(rng.integers(1, 9)),
+    )
+    p = gru_params(rng, D, H, dtype)
+    x = rng.normal(size=(B, T, D)).astype(dtype)
+    h0 = rng.normal(size=(B, H)).astype(dtype) if seed % 2 else None
+    lengths = rng.integers(1, T + 1, size=B) if seed % 3 == 2 else None
+    dhs = rng.normal(size=(B, T, H)).astype(dtype)
+    results = {}
+    for backend in ("numpy", "numba"):
+        with use_backend(backend):
+            hs, hT, cache = gru_forward(x, h0, reset_after=reset_after, lengths=lengths, **p)
+            grads = gru_backward(dhs, np.ones_like(hT), cache)
+        results[backend] = {"hs": hs, "hT": hT, **grads}
+    for k, ref in results["numpy"].items():
+        scale = max(1.0, float(np.abs(ref).max()))
+        np.testing.assert_allclose(
+            results["numba"][k], ref, rtol=0, atol=TOL[dtype] * scale, err_msg=k
+        )

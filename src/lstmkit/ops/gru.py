@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lstmkit.backend import get_backend
 from lstmkit.ops.activations import gate_scale, sigmoid_from_tanh_
 from lstmkit.ops.sequence import (
     batch_first,
@@ -221,9 +222,16 @@ def gru_forward(
     rec = np.empty((3 * H, B), dtype)
     scratch = None if reset_after else np.empty((H, B), dtype)
 
+    fused = reset_after and get_backend() == "numba"
+    if fused:
+        from lstmkit.kernels import gru as kernels
     for t in range(steps):
         hn_t = hn[t] if reset_after else scratch
-        _cell(gates[t], h[t], Wh_pieces, bh_col, reset_after, h[t + 1], hn_t, rec)
+        if fused:
+            np.matmul(Wh_s, h[t], out=rec)
+            kernels.cell_forward(gates[t], rec, bh_s, h[t], h[t + 1], hn_t)
+        else:
+            _cell(gates[t], h[t], Wh_pieces, bh_col, reset_after, h[t + 1], hn_t, rec)
         finish_step(t, h, hs, mask)
     freeze_tail(h, steps)
 
@@ -278,9 +286,18 @@ def gru_backward(
     Wh_nT = np.ascontiguousarray(Wh[2 * H :].T)  # (H, H)
     Wh_rzT = np.ascontiguousarray(Wh[: 2 * H].T)  # (H, 2H)
 
+    fused = cache.reset_after and get_backend() == "numba"
+    if fused:
+        from lstmkit.kernels import gru as kernels
     for t in reversed(range(cache.steps)):
         mask_t = None if mask is None else mask[t]
         dh_new, dh_carry = split_grad(dh, None if dys is None else dys[t], mask_t)
+        if fused:
+            kernels.cell_backward(gates[t], cache.hn[t], h[t], dh_new, da[t], dhp[t], dh)
+            dh += WhT @ dhp[t]
+            if dh_carry is not None:
+                dh += dh_carry
+            continue
         r, z, n = gates[t, :H], gates[t, H : 2 * H], gates[t, 2 * H :]
         h_prev = h[t]
         da_t = da[t]
