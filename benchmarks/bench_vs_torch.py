@@ -75,13 +75,11 @@ def case_s1(torch, lk):
     D, H, steps = 8, 64, 1000
     rng = np.random.default_rng(0)
     net = torch.nn.LSTM(D, H)
-    p = {n: v.detach().numpy() for n, v in net.named_parameters()}
     model = lk.interop.from_torch(net)
     layer = model.layers[0]
     stream = lk.ops.LSTMStream(layer.params["Wx"], layer.params["Wh"], layer.params["b"])
     xs = rng.normal(size=(steps, 1, D)).astype(np.float32)
     xt = torch.from_numpy(xs)
-    del p
 
     def ours():
         stream.reset()

@@ -12,6 +12,11 @@ pytestmark = pytest.mark.skipif(not numba_available(), reason="numba is not inst
 TOL = {np.float32: 1e-5, np.float64: 1e-12}
 
 
+def random_sizes(rng):
+    """Batch, steps, features and units for one random case."""
+    return tuple(int(rng.integers(1, n)) for n in (6, 9, 5, 9))
+
+
 def run_lstm(backend, x, lengths, p, seed):
     rng = np.random.default_rng(seed)
     with use_backend(backend):
@@ -25,12 +30,7 @@ def run_lstm(backend, x, lengths, p, seed):
 @pytest.mark.parametrize("seed", range(12))
 def test_lstm_forward_and_backward(dtype, seed):
     rng = np.random.default_rng(seed)
-    B, T, D, H = (
-        int(rng.integers(1, 6)),
-        int(rng.integers(1, 9)),
-        int(rng.integers(1, 5)),
-        int(rng.integers(1, 9)),
-    )
+    B, T, D, H = random_sizes(rng)
     P = int(rng.integers(1, H)) if H > 1 and seed % 3 == 0 else None
     p = lstm_params(rng, D, H, dtype, peephole=seed % 2 == 1, P=P)
     x = rng.normal(size=(B, T, D)).astype(dtype)
@@ -61,12 +61,7 @@ def test_lstm_infer_gives_the_forward_outputs(dtype, seed):
     from lstmkit.ops.lstm import lstm_infer
 
     rng = np.random.default_rng(seed)
-    B, T, D, H = (
-        int(rng.integers(1, 6)),
-        int(rng.integers(1, 9)),
-        int(rng.integers(1, 5)),
-        int(rng.integers(1, 9)),
-    )
+    B, T, D, H = random_sizes(rng)
     p = lstm_params(rng, D, H, dtype, peephole=seed % 2 == 1, P=2 if seed == 6 and H > 2 else None)
     P = p["Wh"].shape[1]
     x = rng.normal(size=(B, T, D)).astype(dtype)
@@ -90,12 +85,7 @@ def test_gru_forward_and_backward(dtype, reset_after, seed):
     from tests.ops.conftest import gru_params
 
     rng = np.random.default_rng(seed)
-    B, T, D, H = (
-        int(rng.integers(1, 6)),
-        int(rng.integers(1, 9)),
-        int(rng.integers(1, 5)),
-        int(rng.integers(1, 9)),
-    )
+    B, T, D, H = random_sizes(rng)
     p = gru_params(rng, D, H, dtype)
     x = rng.normal(size=(B, T, D)).astype(dtype)
     h0 = rng.normal(size=(B, H)).astype(dtype) if seed % 2 else None
