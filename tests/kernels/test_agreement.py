@@ -17,17 +17,35 @@ def random_sizes(rng):
     return tuple(int(rng.integers(1, n)) for n in (6, 9, 5, 9))
 
 
+def assert_backends_agree(run, dtype):
+    """Run ``run() -> {name: array}`` under both backends and compare every array."""
+    results = {}
+    for backend in ("numpy", "numba"):
+        with use_backend(backend):
+            results[backend] = run()
+    for k, ref in results["numpy"].items():
+        scale = max(1.0, float(np.abs(ref).max()))
+        np.testing.assert_allclose(
+            results["numba"][k], ref, rtol=0, atol=TOL[dtype] * scale, err_msg=k
+        )
+
+
 def run_lstm(backend, x, lengths, p, seed):
     rng = np.random.default_rng(seed)
+    B, H, P = x.shape[0], p["Wx"].shape[0] // 4, p["Wh"].shape[1]
+    h0, c0 = (rng.normal(size=(B, n)).astype(x.dtype) for n in (P, H))
+    if seed % 3 != 1:
+        h0 = c0 = None
     with use_backend(backend):
-        hs, hT, cT, cache = lstm_forward(x, None, None, lengths=lengths, **p)
-        dhs = rng.normal(size=hs.shape).astype(x.dtype)
+        hs, hT, cT, cache = lstm_forward(x, h0, c0, lengths=lengths, **p)
+        # Some cases send no output gradient (a loss on the final state only).
+        dhs = None if seed % 5 == 4 else rng.normal(size=hs.shape).astype(x.dtype)
         grads = lstm_backward(dhs, np.ones_like(hT), np.ones_like(cT), cache)
     return {"hs": hs, "hT": hT, "cT": cT, **{f"d{k}": v for k, v in grads.items()}}
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(16))
 def test_lstm_forward_and_backward(dtype, seed):
     rng = np.random.default_rng(seed)
     B, T, D, H = random_sizes(rng)
@@ -91,14 +109,57 @@ def test_gru_forward_and_backward(dtype, reset_after, seed):
     h0 = rng.normal(size=(B, H)).astype(dtype) if seed % 2 else None
     lengths = rng.integers(1, T + 1, size=B) if seed % 3 == 2 else None
     dhs = rng.normal(size=(B, T, H)).astype(dtype)
-    results = {}
-    for backend in ("numpy", "numba"):
-        with use_backend(backend):
-            hs, hT, cache = gru_forward(x, h0, reset_after=reset_after, lengths=lengths, **p)
-            grads = gru_backward(dhs, np.ones_like(hT), cache)
-        results[backend] = {"hs": hs, "hT": hT, **grads}
-    for k, ref in results["numpy"].items():
-        scale = max(1.0, float(np.abs(ref).max()))
-        np.testing.assert_allclose(
-            results["numba"][k], ref, rtol=0, atol=TOL[dtype] * scale, err_msg=k
-        )
+
+    def run():
+        hs, hT, cache = gru_forward(x, h0, reset_after=reset_after, lengths=lengths, **p)
+        return {"hs": hs, "hT": hT, **gru_backward(dhs, np.ones_like(hT), cache)}
+
+    assert_backends_agree(run, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+@pytest.mark.parametrize("seed", range(6))
+def test_rnn_forward_and_backward(dtype, activation, seed):
+    from lstmkit.ops import rnn_backward, rnn_forward
+
+    rng = np.random.default_rng(seed)
+    B, T, D, H = random_sizes(rng)
+    p = {
+        "Wx": rng.normal(scale=0.5, size=(H, D)).astype(dtype),
+        "Wh": rng.normal(scale=0.5, size=(H, H)).astype(dtype),
+        "b": rng.normal(scale=0.5, size=H).astype(dtype),
+    }
+    x = rng.normal(size=(B, T, D)).astype(dtype)
+    h0 = rng.normal(size=(B, H)).astype(dtype) if seed % 2 else None
+    lengths = rng.integers(1, T + 1, size=B) if seed % 3 == 2 else None
+    dhs = None if seed == 5 else rng.normal(size=(B, T, H)).astype(dtype)
+
+    def run():
+        hs, hT, cache = rnn_forward(x, h0, activation=activation, lengths=lengths, **p)
+        return {"hs": hs, "hT": hT, **rnn_backward(dhs, np.ones_like(hT), cache)}
+
+    assert_backends_agree(run, dtype)
+
+
+def test_the_compiled_kernels_work_without_numpys_openblas(tmp_path, backend):
+    """Where NumPy links no OpenBLAS that Numba can call, kernels use compiled loops for
+    their products; run a few agreement cases that way, in a fresh process with its own
+    kernel cache (cached code is not keyed on which product it calls)."""
+    import os
+    import subprocess
+    import sys
+
+    if backend != "numba":
+        pytest.skip("compares both backends itself; run once, with the numba parametrization")
+    env = {**os.environ, "LSTMKIT_NO_BLAS": "1", "NUMBA_CACHE_DIR": str(tmp_path)}
+    code = (
+        "import lstmkit.kernels.blas as b; assert not b.HAVE_BLAS;"
+        "from tests.kernels import test_agreement as t;"
+        "[t.test_lstm_forward_and_backward(d, s) for d in (t.np.float32, t.np.float64)"
+        " for s in (0, 1, 2)];"
+        "[t.test_gru_forward_and_backward(t.np.float64, r, 2) for r in (True, False)];"
+        "t.test_rnn_forward_and_backward(t.np.float64, 'tanh', 2)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -1,5 +1,8 @@
-"""Fused LSTM kernels: one step's cell update (forward), its local backward, and a whole
-streaming step. Layouts are the ops' feature-major ``(N, B)`` (see ops/lstm.py).
+"""Compiled LSTM kernels: the cell update and its local backward, the whole forward,
+backward and inference time loops built on them (matrix products through
+``kernels.blas``), and the streaming step. Layouts are the ops' feature-major ``(N, B)``
+per step, ``(T, N, B)`` over time (see ops/lstm.py); see kernels/sequence.py for why the
+loops are written the way they are.
 
 Forward pre-activations arrive scaled (sigmoid rows halved, so ``σ(a) = 0.5·tanh(a/2) +
 0.5`` needs one tanh) exactly as in the NumPy reference; the backward works with the
@@ -11,96 +14,99 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from lstmkit.kernels.blas import gemm
 from lstmkit.kernels.mathfn import gate_tanh
-
-OPTS = {"cache": True, "fastmath": True, "error_model": "numpy", "nogil": True}
+from lstmkit.kernels.sequence import OPTS, add_, mask_step, split_grad
 
 
 @njit(**OPTS)
-def cell_forward(a, rec, c_prev, p_half, has_p, c_new, tanh_c, m, out, t):
-    """In place: ``a + rec`` (both ``(4H, B)``, scaled pre-activations: input part and
-    recurrent part) → activated gates ``[i|f|o|g]`` in ``a``; writes ``c_new``,
-    ``tanh_c`` and ``m = o ⊙ tanh(c_new)`` (all ``(H, B)``), and, when ``out`` is not
-    empty, ``out[b, t, j] = m[j, b]`` (the batch-first output, written here so that no
-    transpose is needed after the loop).
+def cell_forward(a, c_prev, p_half, has_p, c_new, tanh_c, m):
+    """One step's cell update on flat views (``k = j·B + b``).
 
-    ``p_half (3H,)`` are the halved peepholes (ignored unless ``has_p``); ``rec`` may be
-    empty (then ``a`` is already complete).
+    ``a (4H·B)``: scaled pre-activations ``[i|f|o|g]`` (sigmoid rows halved), complete
+    (input and recurrent products and bias); overwritten with the activated gates.
+    ``c_prev``, ``c_new``, ``tanh_c``, ``m`` are ``(H·B)`` and must not overlap (an
+    in-place update defeats LLVM's alias check and runs scalar). Writes
+    ``c_new = f ⊙ c_prev + i ⊙ g``, ``tanh(c_new)`` and ``m = o ⊙ tanh(c_new)``.
+    ``p_half (3H,)`` are the halved peepholes (``has_p``).
     """
-    H, B = c_prev.shape
+    HB = c_prev.size
+    ai, af, ao, ag = a[:HB], a[HB : 2 * HB], a[2 * HB : 3 * HB], a[3 * HB :]
     half = a.dtype.type(0.5)
-    has_rec = rec.size > 0
-    write = out.size > 0
-    for j in range(H):
-        for b in range(B):
-            cp = c_prev[j, b]
-            ai = a[j, b]
-            af = a[H + j, b]
-            ao = a[2 * H + j, b]
-            ag = a[3 * H + j, b]
-            if has_rec:
-                ai += rec[j, b]
-                af += rec[H + j, b]
-                ao += rec[2 * H + j, b]
-                ag += rec[3 * H + j, b]
-            if has_p:
-                ai += p_half[j] * cp
-                af += p_half[H + j] * cp
-            i = half * gate_tanh(ai) + half
-            f = half * gate_tanh(af) + half
-            g = gate_tanh(ag)
-            cn = f * cp + i * g
-            if has_p:
-                ao += p_half[2 * H + j] * cn  # the output gate sees the new cell
-            o = half * gate_tanh(ao) + half
-            tc = gate_tanh(cn)
-            a[j, b] = i
-            a[H + j, b] = f
-            a[2 * H + j, b] = o
-            a[3 * H + j, b] = g
-            c_new[j, b] = cn
-            tanh_c[j, b] = tc
-            m[j, b] = o * tc
-    if write:
-        for b in range(B):
-            for j in range(H):
-                out[b, t, j] = m[j, b]
+    H = p_half.size // 3
+    if has_p:  # a_i, a_f look at the previous cell
+        _add_rowwise(ai, p_half[:H], c_prev)
+        _add_rowwise(af, p_half[H : 2 * H], c_prev)
+    sf = a[: 2 * HB]
+    for k in range(2 * HB):
+        sf[k] = half * gate_tanh(sf[k]) + half
+    for k in range(HB):
+        ag[k] = gate_tanh(ag[k])
+    for k in range(HB):
+        c_new[k] = af[k] * c_prev[k] + ai[k] * ag[k]
+    if has_p:  # the output gate sees the new cell (Gers & Schmidhuber 2000)
+        _add_rowwise(ao, p_half[2 * H :], c_new)
+    for k in range(HB):
+        ao[k] = half * gate_tanh(ao[k]) + half
+    for k in range(HB):
+        tanh_c[k] = gate_tanh(c_new[k])
+    for k in range(HB):
+        m[k] = ao[k] * tanh_c[k]
 
 
 @njit(**OPTS)
-def cell_backward(gates, c_prev, tanh_c, dm, dc_in, p, has_p, da, dc_out):
-    """One step's local backward.
+def _add_rowwise(dst, w, v):
+    """``dst[j·B + b] += w[j] · v[j·B + b]`` for flat ``dst``, ``v`` ``(H·B)``, ``w (H,)``."""
+    H = w.size
+    B = dst.size // H
+    for j in range(H):
+        wj = w[j]
+        row, vrow = dst[j * B : (j + 1) * B], v[j * B : (j + 1) * B]
+        for b in range(B):
+            row[b] += wj * vrow[b]
+
+
+@njit(**OPTS)
+def cell_backward(gates, c_prev, tanh_c, dm, dc_in, p, has_p, da, dc_new, dc_out):
+    """One step's local backward on flat views (``k = j·B + b``).
 
     Forward: c = f ⊙ c_prev + i ⊙ g and m = o ⊙ tanh(c) (with peepholes a_i, a_f += p ⊙
-    c_prev and a_o += p_o ⊙ c). Given ``dm (H, B)`` (gradient of m) and ``dc_in`` (of c
-    from later steps), writes ``da (4H, B)`` (of the unscaled pre-activations) and
-    ``dc_out (H, B)`` (of c_prev).
+    c_prev and a_o += p_o ⊙ c). Given ``dm (H·B)`` (gradient of m) and ``dc_in`` (of c
+    from later steps), writes ``da (4H·B)`` (of the unscaled pre-activations), uses
+    ``dc_new (H·B)`` as scratch (the total gradient of c) and writes ``dc_out`` (of
+    c_prev). ``p (3H,)`` are the unscaled peepholes (``has_p``).
     """
-    H, B = c_prev.shape
+    HB = c_prev.size
+    H = p.size // 3 if has_p else 0
+    B = HB // H if has_p else 0
     one = gates.dtype.type(1.0)
-    for j in range(H):
-        for b in range(B):
-            i = gates[j, b]
-            f = gates[H + j, b]
-            o = gates[2 * H + j, b]
-            g = gates[3 * H + j, b]
-            tc = tanh_c[j, b]
-            cp = c_prev[j, b]
-            d = dm[j, b]
-            da_o = d * tc * (o - o * o)
-            dc = d * o * (one - tc * tc) + dc_in[j, b]
-            if has_p:
-                dc += da_o * p[2 * H + j]
-            da_i = dc * g * (i - i * i)
-            da_f = dc * cp * (f - f * f)
-            da[j, b] = da_i
-            da[H + j, b] = da_f
-            da[2 * H + j, b] = da_o
-            da[3 * H + j, b] = dc * i * (one - g * g)
-            dcp = dc * f
-            if has_p:
-                dcp += da_i * p[j] + da_f * p[H + j]
-            dc_out[j, b] = dcp
+    for k in range(HB):
+        o = gates[2 * HB + k]
+        da[2 * HB + k] = dm[k] * tanh_c[k] * (o - o * o)
+    for k in range(HB):
+        tc = tanh_c[k]
+        dc_new[k] = dm[k] * gates[2 * HB + k] * (one - tc * tc) + dc_in[k]
+    if has_p:
+        for j in range(H):
+            po = p[2 * H + j]
+            for b in range(B):
+                dc_new[j * B + b] += po * da[2 * HB + j * B + b]
+    for k in range(HB):
+        i = gates[k]
+        da[k] = dc_new[k] * gates[3 * HB + k] * (i - i * i)
+    for k in range(HB):
+        f = gates[HB + k]
+        da[HB + k] = dc_new[k] * c_prev[k] * (f - f * f)
+    for k in range(HB):
+        g = gates[3 * HB + k]
+        da[3 * HB + k] = dc_new[k] * gates[k] * (one - g * g)
+    for k in range(HB):
+        dc_out[k] = dc_new[k] * gates[HB + k]
+    if has_p:
+        for j in range(H):
+            pi, pf = p[j], p[H + j]
+            for b in range(B):
+                dc_out[j * B + b] += pi * da[j * B + b] + pf * da[HB + j * B + b]
 
 
 @njit(**OPTS)
@@ -128,8 +134,9 @@ def step(x, h, c, Wx_s, Wh_s, b_s, p_half, has_p, a, h_out, c_out, tanh_c):
     ``(H, B)`` are work buffers the caller provides.
     """
     preactivations(x, h, Wx_s, Wh_s, b_s, a)
-    none = np.empty((0, 0, 0), a.dtype)
-    cell_forward(a, a[:0], c.T, p_half, has_p, c_out, tanh_c, h_out, none, 0)
+    c_out[...] = c.T
+    cell_forward(a.ravel(), c_out.ravel(), p_half, has_p, c_out.ravel(), tanh_c.ravel(),
+                 h_out.ravel())  # fmt: skip
 
 
 @njit(**OPTS)
@@ -173,41 +180,106 @@ def stream_step(x, h, c, Wx_s, Wh_s, b_s, p_half, has_p, Wr, has_r, a, m):
 
 
 @njit(**OPTS)
-def infer_cell(a, b_s, c, z, D, p_half, has_p, lengths, t, out):
-    """Inference step after the product ``a (4H, B) = [Wx_s | Wh_s] z``: adds the
-    (scaled) bias, updates the cell ``c (H, B)`` in place and writes ``m = o ⊙ tanh(c)``
-    into the state rows ``z[D:] (H, B)``, which feed the next step's product, and into
-    the batch-first output ``out[b, t, :]``. Sequences with ``t >= lengths[b]`` keep
-    their state and output 0 (``lengths`` empty: every sequence is valid)."""
-    H, B = c.shape
-    half = a.dtype.type(0.5)
+def seq_forward(gates, Wh_s, Wr, has_r, p_half, has_p, h, c, tanh_c, m, hs, lengths, steps):
+    """The whole forward time loop of :func:`lstmkit.ops.lstm_forward`, in one call.
+
+    ``gates (T, 4H, B)`` holds the scaled input projections plus bias and receives the
+    activated gates; ``h (T + 1, P, B)``, ``c (T + 1, H, B)`` hold the initial states at
+    ``[0]`` and receive every step's; ``tanh_c (T, H, B)``; ``m (T, H, B)`` receives
+    ``o ⊙ tanh(c)`` when there is a projection ``Wr (P, H)`` (``has_r``); ``hs (T, P, B)``
+    zeros receives the masked outputs when ``lengths`` is not empty.
+    """
+    one = gates.dtype.type(1.0)
+    zero = gates.dtype.type(0.0)
+    masked = lengths.size > 0
+    for t in range(steps):
+        a = gates[t]
+        gemm(False, False, one, Wh_s, h[t], one, a)  # a += Wh_s h_{t-1}
+        m_t = m[t] if has_r else h[t + 1]
+        cell_forward(a.ravel(), c[t].ravel(), p_half, has_p, c[t + 1].ravel(),
+                     tanh_c[t].ravel(), m_t.ravel())  # fmt: skip
+        if has_r:
+            gemm(False, False, one, Wr, m_t, zero, h[t + 1])
+        if masked:
+            mask_step(c, c, False, lengths, t)
+            mask_step(h, hs, True, lengths, t)
+
+
+@njit(**OPTS)
+def seq_backward(gates, c, tanh_c, dys, has_dy, Wh, Wr, has_r, p, has_p, lengths, steps,
+                 dh, dc, da, dh_out):  # fmt: skip
+    """The whole backward time loop of :func:`lstmkit.ops.lstm_backward`, in one call.
+
+    ``dys (T, P, B)`` output gradients (``has_dy``); ``dh (P, B)``, ``dc (H, B)`` arrive
+    as the final-state gradients and leave as the initial-state ones; ``da (T, 4H, B)``
+    zeros receives the pre-activation gradients; ``dh_out (T, P, B)`` receives the
+    gradients of the projected outputs (``has_r``). ``Wh``, ``Wr``, ``p`` unscaled.
+    """
+    H, B = dc.shape
+    P = dh.shape[0]
+    one = da.dtype.type(1.0)
+    zero = da.dtype.type(0.0)
+    masked = lengths.size > 0
+    dh_new = np.empty((P, B), da.dtype)
+    dh_carry = np.empty((P, B), da.dtype)
+    dc_in = np.empty((H, B), da.dtype)
+    dc_carry = np.empty((H, B), da.dtype)
+    dc_new = np.empty(H * B, da.dtype)
+    dm = np.empty((H, B), da.dtype)
+    for t in range(steps - 1, -1, -1):
+        split_grad(dh, dys[t] if has_dy else dh, has_dy, lengths, t, dh_new, dh_carry)
+        split_grad(dc, dc, False, lengths, t, dc_in, dc_carry)
+        if has_r:
+            # Forward: h = Wr m, so dm = Wrᵀ dh; dWr is summed after the loop.
+            dh_out[t] = dh_new
+            gemm(True, False, one, Wr, dh_new, zero, dm)
+        else:
+            dm[...] = dh_new
+        cell_backward(gates[t].ravel(), c[t].ravel(), tanh_c[t].ravel(), dm.ravel(),
+                      dc_in.ravel(), p, has_p, da[t].ravel(), dc_new, dc.ravel())  # fmt: skip
+        # Forward: a = Wx x + Wh h_{t-1} + b
+        gemm(True, False, one, Wh, da[t], zero, dh)
+        if masked:
+            add_(dh, dh_carry)
+            add_(dc, dc_carry)
+
+
+@njit(**OPTS)
+def seq_infer(xT, W, p_half, has_p, lengths, steps, z, c, a, tanh_c, out):
+    """Inference without a cache: per step one product ``a = W z`` with
+    ``W = [Wx_s | Wh_s | b_s] (4H, D + H + 1)`` and ``z = [x_t; h_{t-1}; 1] (D + H + 1, B)``
+    (so the bias comes with the product), then the cell. ``c (2, H, B)`` holds the cell
+    state in ``c[0]`` and leaves the final one in ``c[steps % 2]`` (the two alternate:
+    see :func:`cell_forward`); the state rows of ``z`` hold ``h``. ``xT (T, D, B)``;
+    ``a (4H, B)``, ``tanh_c (H, B)`` scratch; ``out (B, T, H)`` receives the outputs
+    batch-first (0 past a sequence's length), written while they are in cache: a
+    transpose after the loop costs a tenth of the whole call.
+    """
+    D = xT.shape[1]
+    H, B = c.shape[1], c.shape[2]
+    one = a.dtype.type(1.0)
     zero = a.dtype.type(0.0)
     masked = lengths.size > 0
-    if masked:  # keep the state of finished sequences to put it back after the pass
-        keep_c = c.copy()
-        keep_h = z[D:].copy()
-    for j in range(H):  # one branch-free pass, vectorized over the batch
-        ai, af, ao, ag = a[j], a[H + j], a[2 * H + j], a[3 * H + j]
-        cj, mj = c[j], z[D + j]
-        bi, bf, bo, bg = b_s[j], b_s[H + j], b_s[2 * H + j], b_s[3 * H + j]
-        pi, pf, po = zero, zero, zero
-        if has_p:
-            pi, pf, po = p_half[j], p_half[H + j], p_half[2 * H + j]
+    keep_h = np.empty((H, B), a.dtype)
+    h = z[D : D + H]
+    for t in range(steps):
+        c_prev, c_new = c[t % 2], c[(t + 1) % 2]
+        z[:D] = xT[t]
+        gemm(False, False, one, W, z, zero, a)
+        if masked:  # finished sequences keep their state
+            keep_h[...] = h
+        cell_forward(a.ravel(), c_prev.ravel(), p_half, has_p, c_new.ravel(), tanh_c.ravel(),
+                     h.ravel())  # fmt: skip
+        if masked:
+            for j in range(H):
+                for b in range(B):
+                    if t >= lengths[b]:
+                        c_new[j, b] = c_prev[j, b]
+                        h[j, b] = keep_h[j, b]
         for b in range(B):
-            cp = cj[b]
-            i = half * gate_tanh(ai[b] + bi + pi * cp) + half
-            f = half * gate_tanh(af[b] + bf + pf * cp) + half
-            g = gate_tanh(ag[b] + bg)
-            cn = f * cp + i * g
-            o = half * gate_tanh(ao[b] + bo + po * cn) + half  # peephole sees the new cell
-            cj[b] = cn
-            mj[b] = o * gate_tanh(cn)
-    for b in range(B):
-        valid = not masked or t < lengths[b]
-        for j in range(H):
-            if valid:
-                out[b, t, j] = z[D + j, b]
+            row = out[b, t]
+            if masked and t >= lengths[b]:
+                row[:] = zero
             else:
-                out[b, t, j] = zero
-                c[j, b] = keep_c[j, b]
-                z[D + j, b] = keep_h[j, b]
+                for j in range(H):
+                    row[j] = h[j, b]

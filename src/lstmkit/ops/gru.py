@@ -24,10 +24,12 @@ from lstmkit.backend import get_backend
 from lstmkit.ops.activations import gate_scale, sigmoid_from_tanh_
 from lstmkit.ops.sequence import (
     batch_first,
+    bias_grad,
     finish_step,
     freeze_tail,
     input_grad,
     input_weight_grad,
+    kernel_lengths,
     length_mask,
     output_grad,
     project_inputs,
@@ -217,22 +219,22 @@ def gru_forward(
     hn = np.zeros((T, H, B), dtype) if reset_after else None
     h = states_array(h0, T, H, B, dtype)  # (T + 1, H, B)
     hs = h[1:] if mask is None else np.zeros((T, H, B), dtype)
-    Wh_pieces = _recurrent_weights(Wh_s, reset_after)
-    bh_col = bh_s[:, None]
-    rec = np.empty((3 * H, B), dtype)
-    scratch = None if reset_after else np.empty((H, B), dtype)
-
-    fused = reset_after and get_backend() == "numba"
-    if fused:
+    if get_backend() == "numba":
         from lstmkit.kernels import gru as kernels
-    for t in range(steps):
-        hn_t = hn[t] if reset_after else scratch
-        if fused:
-            np.matmul(Wh_s, h[t], out=rec)
-            kernels.cell_forward(gates[t], rec, bh_s, h[t], h[t + 1], hn_t)
-        else:
+
+        bh_full = np.ascontiguousarray(np.broadcast_to(bh_s[:, None], (3 * H, B)))
+        hn_arr = hn if reset_after else np.zeros((0, 0, 0), dtype)
+        kernels.seq_forward(gates, Wh_s, bh_full, reset_after, h, hn_arr, hs,
+                            kernel_lengths(mask), steps)  # fmt: skip
+    else:
+        Wh_pieces = _recurrent_weights(Wh_s, reset_after)
+        bh_col = bh_s[:, None]
+        rec = np.empty((3 * H, B), dtype)
+        scratch = None if reset_after else np.empty((H, B), dtype)
+        for t in range(steps):
+            hn_t = hn[t] if reset_after else scratch
             _cell(gates[t], h[t], Wh_pieces, bh_col, reset_after, h[t + 1], hn_t, rec)
-        finish_step(t, h, hs, mask)
+            finish_step(t, h, hs, mask)
     freeze_tail(h, steps)
 
     cache = GRUCache(
@@ -282,22 +284,22 @@ def gru_backward(
     # Gradient of [Wh h + bh] per gate: equal to da except in the n block (reset_after),
     # so it is only kept separately for that variant.
     dhp = np.zeros((T, 3 * H, B), dtype) if cache.reset_after else None
+    if get_backend() == "numba":
+        from lstmkit.kernels import gru as kernels
+
+        none3 = np.zeros((0, 0, 0), dtype)
+        kernels.seq_backward(gates, cache.hn if cache.reset_after else none3, h,
+                             none3 if dys is None else dys, dys is not None, Wh,
+                             cache.reset_after, kernel_lengths(mask), cache.steps, dh, da,
+                             none3 if dhp is None else dhp)  # fmt: skip
+        return _grads(cache, da, dhp, dh)
+
     WhT = np.ascontiguousarray(Wh.T)  # (H, 3H)
     Wh_nT = np.ascontiguousarray(Wh[2 * H :].T)  # (H, H)
     Wh_rzT = np.ascontiguousarray(Wh[: 2 * H].T)  # (H, 2H)
-
-    fused = cache.reset_after and get_backend() == "numba"
-    if fused:
-        from lstmkit.kernels import gru as kernels
     for t in reversed(range(cache.steps)):
         mask_t = None if mask is None else mask[t]
         dh_new, dh_carry = split_grad(dh, None if dys is None else dys[t], mask_t)
-        if fused:
-            kernels.cell_backward(gates[t], cache.hn[t], h[t], dh_new, da[t], dhp[t], dh)
-            dh += WhT @ dhp[t]
-            if dh_carry is not None:
-                dh += dh_carry
-            continue
         r, z, n = gates[t, :H], gates[t, H : 2 * H], gates[t, 2 * H :]
         h_prev = h[t]
         da_t = da[t]
@@ -321,21 +323,27 @@ def gru_backward(
             dh += drh * r
         if dh_carry is not None:
             dh += dh_carry
+    return _grads(cache, da, dhp, dh)
 
-    # Weight gradients as a few large products over all (t, b).
+
+def _grads(cache: GRUCache, da, dhp, dh) -> dict[str, np.ndarray]:
+    """Input, weight and initial-state gradients from every step's ``da (T, 3H, B)``,
+    ``dhp`` (reset_after) and ``dh (H, B)``."""
+    H, h, steps = cache.h.shape[1], cache.h, cache.steps
+    # Weight gradients: sums over all (t, b) of products, not per-step updates.
     grads = {
-        "x": input_grad(da, cache.Wx),
+        "x": input_grad(da, cache.Wx, steps),
         "h0": np.ascontiguousarray(dh.T),
-        "Wx": input_weight_grad(da, cache.x),
-        "bx": da.sum(axis=(0, 2)),
+        "Wx": input_weight_grad(da, cache.x, steps),
+        "bx": bias_grad(da, steps),
     }
     if cache.reset_after:
-        grads["Wh"] = weight_grad(dhp, h[:-1])
-        grads["bh"] = dhp.sum(axis=(0, 2))
+        grads["Wh"] = weight_grad(dhp, h[:-1], steps)
+        grads["bh"] = bias_grad(dhp, steps)
     else:
-        rh = gates[:, :H] * h[:-1]
+        rh = cache.gates[:, :H] * h[:-1]
         grads["Wh"] = np.concatenate(
-            [weight_grad(da[:, : 2 * H], h[:-1]), weight_grad(da[:, 2 * H :], rh)]
+            [weight_grad(da[:, : 2 * H], h[:-1], steps), weight_grad(da[:, 2 * H :], rh, steps)]
         )
         grads["bh"] = grads["bx"].copy()
     return grads

@@ -26,10 +26,12 @@ from lstmkit.backend import get_backend
 from lstmkit.ops.activations import gate_scale, sigmoid_from_tanh_
 from lstmkit.ops.sequence import (
     batch_first,
+    bias_grad,
     finish_step,
     freeze_tail,
     input_grad,
     input_weight_grad,
+    kernel_lengths,
     length_mask,
     output_grad,
     project_inputs,
@@ -166,25 +168,6 @@ def _cell(
     np.multiply(o, tanh_c, out=m)
 
 
-def _fused_cell(p_s: np.ndarray | None, H: int, dtype: np.dtype):
-    """The compiled cell update when the backend is ``numba`` (else None). It takes the
-    recurrent product separately and can write the batch-first output (see
-    ``kernels.lstm.cell_forward``); it binds the peepholes."""
-    if get_backend() != "numba":
-        return None
-    from lstmkit.kernels import lstm as kernels
-
-    has_p = p_s is not None
-    p_half = np.ascontiguousarray(p_s[:, 0]) if has_p else np.zeros(3 * H, dtype)
-    none = np.zeros((0, 0, 0), dtype)
-
-    def cell(a, rec, c_prev, c_new, tanh_c, m, out, t):
-        kernels.cell_forward(a, rec, c_prev, p_half, has_p, c_new, tanh_c, m,
-                             none if out is None else out, t)  # fmt: skip
-
-    return cell
-
-
 def lstm_forward(
     x: np.ndarray,
     h0: np.ndarray | None,
@@ -259,25 +242,19 @@ def lstm_forward(
     tanh_c = np.zeros((T, H, B), dtype)
     m = None if Wr_ is None else np.zeros((T, H, B), dtype)
     hs = h[1:] if mask is None else np.zeros((T, P, B), dtype)
-    rec = np.empty((4 * H, B), dtype)  # Wh h_{t-1}, reused every step
-    fused = _fused_cell(p_s, H, dtype)
-    # The compiled cell writes the batch-first output itself when no mask or projection
-    # has to act on it first.
-    out = np.empty((B, T, P), dtype) if fused and mask is None and Wr_ is None else None
-
-    for t in range(steps):
-        a = gates[t]
-        np.matmul(Wh_s, h[t], out=rec)
-        m_t = h[t + 1] if Wr_ is None else m[t]
-        if fused is None:
-            a += rec
+    if get_backend() == "numba":
+        _forward_compiled(gates, Wh_s, Wr_, p_s, h, c, tanh_c, m, hs, mask, steps)
+    else:
+        rec = np.empty((4 * H, B), dtype)  # Wh h_{t-1}, reused every step
+        for t in range(steps):
+            a = gates[t]
+            a += np.matmul(Wh_s, h[t], out=rec)
+            m_t = h[t + 1] if Wr_ is None else m[t]
             _cell(a, c[t], p_s, c[t + 1], tanh_c[t], m_t)
-        else:
-            fused(a, rec, c[t], c[t + 1], tanh_c[t], m_t, out, t)
-        if Wr_ is not None:
-            np.matmul(Wr_, m_t, out=h[t + 1])
-        finish_step(t, c, None, mask)
-        finish_step(t, h, hs, mask)
+            if Wr_ is not None:
+                np.matmul(Wr_, m_t, out=h[t + 1])
+            finish_step(t, c, None, mask)
+            finish_step(t, h, hs, mask)
     freeze_tail(c, steps)
     freeze_tail(h, steps)
 
@@ -296,8 +273,24 @@ def lstm_forward(
         peepholes=None if peepholes is None else np.asarray(peepholes, dtype),
         Wr=Wr_,
     )
-    hs = batch_first(hs) if out is None else out
-    return hs, np.ascontiguousarray(h[T].T), np.ascontiguousarray(c[T].T), cache
+    return batch_first(hs), np.ascontiguousarray(h[T].T), np.ascontiguousarray(c[T].T), cache
+
+
+def _forward_compiled(gates, Wh_s, Wr, p_s, h, c, tanh_c, m, hs, mask, steps) -> None:
+    """The forward time loop as one compiled call (backend ``numba``), same arrays."""
+    from lstmkit.kernels import lstm as kernels
+
+    dtype = gates.dtype
+    H = c.shape[1]
+    none2, none3 = np.zeros((0, 0), dtype), np.zeros((0, 0, 0), dtype)
+    kernels.seq_forward(gates, Wh_s, none2 if Wr is None else Wr, Wr is not None,
+                        _halved_peepholes(p_s, H, dtype), p_s is not None, h, c, tanh_c,
+                        none3 if m is None else m, hs, kernel_lengths(mask), steps)  # fmt: skip
+
+
+def _halved_peepholes(p_s: np.ndarray | None, H: int, dtype) -> np.ndarray:
+    """``p_s (3H, 1)`` as the flat ``(3H,)`` kernels take (zeros when None)."""
+    return np.zeros(3 * H, dtype) if p_s is None else np.ascontiguousarray(p_s[:, 0])
 
 
 def lstm_backward(
@@ -343,12 +336,12 @@ def lstm_backward(
     dys = output_grad(dhs, dtype)  # (T, P, B)
     da = np.zeros((T, 4 * H, B), dtype)  # gradient of the (unscaled) pre-activations
     dh_out = None if Wr is None else np.zeros((T, P, B), dtype)  # dL/dh_t before Wr
+    if get_backend() == "numba":
+        _backward_compiled(cache, dh, dc, dys, da, dh_out)
+        return _weight_grads(cache, da, dh, dc, dh_out)
+
     WhT = np.ascontiguousarray(cache.Wh.T)  # (P, 4H)
     p_col = None if p is None else p[:, None]  # (3H, 1)
-
-    if get_backend() == "numba":
-        _backward_fused(cache, dh, dc, dys, da, dh_out, WhT)
-        return _weight_grads(cache, da, dh, dc, dh_out)
 
     # Local derivatives of every step at once (vectorised over T, not per step):
     # Forward: c_t = f ⊙ c_{t-1} + i ⊙ g, so a_i, a_f, a_g receive dc_t times
@@ -402,39 +395,34 @@ def _incoming(t, dh, dc, dys, mask, Wr, dh_out):
     return dh_new, dh_carry, dc_in, dc_carry
 
 
-def _backward_fused(cache, dh, dc, dys, da, dh_out, WhT) -> None:
-    """The backward time loop with the compiled per-step kernel (backend ``numba``):
-    fills ``da`` and leaves the initial-state gradients in ``dh``, ``dc``."""
+def _backward_compiled(cache, dh, dc, dys, da, dh_out) -> None:
+    """The backward time loop as one compiled call (backend ``numba``): fills ``da`` and
+    leaves the initial-state gradients in ``dh``, ``dc``."""
     from lstmkit.kernels import lstm as kernels
 
-    gates, c, mask, p, Wr = cache.gates, cache.c, cache.mask, cache.peepholes, cache.Wr
-    H = c.shape[1]
-    has_p = p is not None
-    p_arr = p if has_p else np.zeros(3 * H, c.dtype)
-    for t in reversed(range(cache.steps)):
-        dh_new, dh_carry, dc_in, dc_carry = _incoming(t, dh, dc, dys, mask, Wr, dh_out)
-        kernels.cell_backward(gates[t], c[t], cache.tanh_c[t], dh_new, dc_in, p_arr, has_p,
-                              da[t], dc)  # fmt: skip
-        # Forward: a = Wx x + Wh h_{t-1} + b
-        np.matmul(WhT, da[t], out=dh)
-        if mask is not None:
-            dh += dh_carry
-            dc += dc_carry
+    c, p, Wr = cache.c, cache.peepholes, cache.Wr
+    dtype, H = c.dtype, c.shape[1]
+    none2, none3 = np.zeros((0, 0), dtype), np.zeros((0, 0, 0), dtype)
+    kernels.seq_backward(cache.gates, c, cache.tanh_c, none3 if dys is None else dys,
+                         dys is not None, cache.Wh, none2 if Wr is None else Wr, Wr is not None,
+                         np.zeros(3 * H, dtype) if p is None else p, p is not None,
+                         kernel_lengths(cache.mask), cache.steps, dh, dc, da,
+                         none3 if dh_out is None else dh_out)  # fmt: skip
 
 
 def _weight_grads(cache, da, dh, dc, dh_out) -> dict[str, np.ndarray]:
     """Gradients of the inputs and weights from every step's ``da (T, 4H, B)``, and of
     the initial states from ``dh (P, B)``, ``dc (H, B)``."""
     H = cache.c.shape[1]
-    c, p, Wr = cache.c, cache.peepholes, cache.Wr
-    # Weight gradients: a few large products over all (t, b) at once.
+    c, p, Wr, steps = cache.c, cache.peepholes, cache.Wr, cache.steps
+    # Weight gradients: sums over all (t, b) of products, not per-step updates.
     grads = {
-        "x": input_grad(da, cache.Wx),
+        "x": input_grad(da, cache.Wx, steps),
         "h0": np.ascontiguousarray(dh.T),
         "c0": np.ascontiguousarray(dc.T),
-        "Wx": input_weight_grad(da, cache.x),
-        "Wh": weight_grad(da, cache.h[:-1]),
-        "b": da.sum(axis=(0, 2)),
+        "Wx": input_weight_grad(da, cache.x, steps),
+        "Wh": weight_grad(da, cache.h[:-1], steps),
+        "b": bias_grad(da, steps),
     }
     if p is not None:
         # a_i, a_f saw c_{t-1}; a_o saw c_t (equal to the stored state at valid steps,
@@ -447,7 +435,7 @@ def _weight_grads(cache, da, dh, dc, dh_out) -> dict[str, np.ndarray]:
             ]
         )
     if Wr is not None:
-        grads["Wr"] = weight_grad(dh_out, cache.m)
+        grads["Wr"] = weight_grad(dh_out, cache.m, steps)
     return grads
 
 
@@ -554,19 +542,22 @@ def lstm_infer(
     B, T, D, H = sizes["B"], sizes["T"], sizes["D"], sizes["H"]
     mask, steps = length_mask(op, lengths, B, T)
     Wx_s, Wh_s, b_s, p_s = _scaled_params(Wx, Wh, b, peepholes, dtype)
-    W = np.ascontiguousarray(np.concatenate([Wx_s, Wh_s], axis=1))  # (4H, D + H)
+    # [Wx_s | Wh_s | b_s]: the bias rides along with the product on a row of ones in z.
+    W = np.ascontiguousarray(np.concatenate([Wx_s, Wh_s, b_s[:, None]], axis=1))
     xT = np.ascontiguousarray(np.asarray(x, dtype).transpose(1, 2, 0))  # (T, D, B)
-    z = np.zeros((D + H, B), dtype)  # [x_t; h_{t-1}]
+    z = np.zeros((D + H + 1, B), dtype)  # [x_t; h_{t-1}; 1]
+    z[D + H] = 1
     if h0 is not None:
-        z[D:] = np.asarray(h0, dtype).T
-    c = np.zeros((H, B), dtype) if c0 is None else np.array(np.asarray(c0, dtype).T)
-    a = np.empty((4 * H, B), dtype)
+        z[D : D + H] = np.asarray(h0, dtype).T
+    c = np.zeros((2, H, B), dtype)
+    if c0 is not None:
+        c[0] = np.asarray(c0, dtype).T
     out = np.zeros((B, T, H), dtype)
-    has_p = p_s is not None
-    p_half = np.ascontiguousarray(p_s[:, 0]) if has_p else np.zeros(3 * H, dtype)
-    lens = np.zeros(0, np.int64) if mask is None else np.asarray(lengths, np.int64)
-    for t in range(steps):
-        z[:D] = xT[t]
-        np.matmul(W, z, out=a)
-        kernels.infer_cell(a, b_s, c, z, D, p_half, has_p, lens, t, out)
-    return out, np.ascontiguousarray(z[D:].T), np.ascontiguousarray(c.T)
+    kernels.seq_infer(xT, W, _halved_peepholes(p_s, H, dtype), p_s is not None,
+                      kernel_lengths(mask), steps, z, c, np.empty((4 * H, B), dtype),
+                      np.empty((H, B), dtype), out)  # fmt: skip
+    return (
+        out,
+        np.ascontiguousarray(z[D : D + H].T),
+        np.ascontiguousarray(c[steps % 2].T),
+    )

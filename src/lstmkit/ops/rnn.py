@@ -14,12 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lstmkit.backend import get_backend
 from lstmkit.ops.sequence import (
     batch_first,
+    bias_grad,
     finish_step,
     freeze_tail,
     input_grad,
     input_weight_grad,
+    kernel_lengths,
     length_mask,
     output_grad,
     project_inputs,
@@ -130,12 +133,17 @@ def rnn_forward(
     out = project_inputs(xt, Wx_, np.asarray(b, dtype))  # (T, H, B), becomes φ(a)
     h = states_array(h0, T, H, B, dtype)  # (T + 1, H, B)
     hs = h[1:] if mask is None else np.zeros((T, H, B), dtype)
-    rec = np.empty((H, B), dtype)
-    for t in range(steps):
-        a = out[t]
-        a += np.matmul(Wh_, h[t], out=rec)
-        h[t + 1] = _activate_(a, activation)
-        finish_step(t, h, hs, mask)
+    if get_backend() == "numba":
+        from lstmkit.kernels import rnn as kernels
+
+        kernels.seq_forward(out, Wh_, activation == "relu", h, hs, kernel_lengths(mask), steps)
+    else:
+        rec = np.empty((H, B), dtype)
+        for t in range(steps):
+            a = out[t]
+            a += np.matmul(Wh_, h[t], out=rec)
+            h[t + 1] = _activate_(a, activation)
+            finish_step(t, h, hs, mask)
     freeze_tail(h, steps)
 
     cache = RNNCache(
@@ -170,6 +178,28 @@ def rnn_backward(
     dh = state_grad(dhT, H, B, dtype)  # (H, B)
     dys = output_grad(dhs, dtype)  # (T, H, B)
     da = np.zeros((T, H, B), dtype)
+    if get_backend() == "numba":
+        from lstmkit.kernels import rnn as kernels
+
+        none3 = np.zeros((0, 0, 0), dtype)
+        kernels.seq_backward(cache.out, none3 if dys is None else dys, dys is not None,
+                             cache.Wh, cache.activation == "relu", kernel_lengths(cache.mask),
+                             cache.steps, dh, da)  # fmt: skip
+    else:
+        _backward_loop(cache, dys, dh, da)
+    steps = cache.steps
+    return {
+        "x": input_grad(da, cache.Wx, steps),
+        "h0": np.ascontiguousarray(dh.T),
+        "Wx": input_weight_grad(da, cache.x, steps),
+        "Wh": weight_grad(da, cache.h[:-1], steps),
+        "b": bias_grad(da, steps),
+    }
+
+
+def _backward_loop(cache: RNNCache, dys, dh, da) -> None:
+    """The NumPy backward time loop: fills ``da (T, H, B)``, leaves ``dh (H, B)`` the
+    initial-state gradient."""
     WhT = np.ascontiguousarray(cache.Wh.T)
     for t in reversed(range(cache.steps)):
         mask_t = None if cache.mask is None else cache.mask[t]
@@ -181,17 +211,9 @@ def rnn_backward(
         else:
             np.multiply(dh_new, y > 0, out=da[t])
         # Forward: a = Wx x + Wh h_{t-1} + b
-        dh = WhT @ da[t]
+        np.matmul(WhT, da[t], out=dh)
         if dh_carry is not None:
             dh += dh_carry
-
-    return {
-        "x": input_grad(da, cache.Wx),
-        "h0": np.ascontiguousarray(dh.T),
-        "Wx": input_weight_grad(da, cache.x),
-        "Wh": weight_grad(da, cache.h[:-1]),
-        "b": da.sum(axis=(0, 2)),
-    }
 
 
 def rnn_step(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lstmkit.backend import get_backend
 from lstmkit.ops.validate import check_lengths, time_mask
 
 
@@ -37,6 +38,14 @@ def length_mask(
     if lengths is None:
         return None, T
     return time_mask(lengths, T), int(lengths.max())
+
+
+def kernel_lengths(mask: np.ndarray | None) -> np.ndarray:
+    """The mask ``(T, 1, B)`` as compiled kernels take it: lengths ``int64 (B,)``, empty
+    when there is no mask."""
+    if mask is None:
+        return np.zeros(0, np.int64)
+    return mask[:, 0, :].sum(axis=0).astype(np.int64)
 
 
 def time_major(x: np.ndarray, dtype: np.dtype, mask: np.ndarray | None) -> np.ndarray:
@@ -150,7 +159,7 @@ def split_grad(
 
 def state_grad(arr: np.ndarray | None, N: int, B: int, dtype: np.dtype) -> np.ndarray:
     """An incoming state gradient ``(B, N)`` as a writable feature-major ``(N, B)`` copy."""
-    return np.zeros((N, B), dtype) if arr is None else np.array(np.asarray(arr, dtype).T)
+    return np.zeros((N, B), dtype) if arr is None else np.array(np.asarray(arr, dtype).T, order="C")
 
 
 def output_grad(dhs: np.ndarray | None, dtype: np.dtype) -> np.ndarray | None:
@@ -158,17 +167,62 @@ def output_grad(dhs: np.ndarray | None, dtype: np.dtype) -> np.ndarray | None:
     return None if dhs is None else np.ascontiguousarray(np.asarray(dhs, dtype).transpose(1, 2, 0))
 
 
-def input_grad(da: np.ndarray, W: np.ndarray) -> np.ndarray:
+def _compiled():
+    """The compiled gradient helpers when the backend is ``numba``, else None."""
+    if get_backend() != "numba":
+        return None
+    from lstmkit.kernels import sequence as kernels
+
+    return kernels
+
+
+def input_grad(da: np.ndarray, W: np.ndarray, steps: int | None = None) -> np.ndarray:
     """``dx`` batch-first ``(B, T, D)`` from pre-activation gradients ``da (T, G, B)`` and
-    the input weights ``W (G, D)``."""
-    return np.ascontiguousarray(np.tensordot(da, W, axes=([1], [0])).transpose(1, 0, 2))
+    the input weights ``W (G, D)``; ``da`` is 0 from step ``steps`` on, if given."""
+    T, _, B = da.shape
+    steps = T if steps is None else steps
+    kernels = _compiled()
+    if kernels is None:
+        return np.ascontiguousarray(np.tensordot(da, W, axes=([1], [0])).transpose(1, 0, 2))
+    dx = np.zeros((B, T, W.shape[1]), da.dtype)
+    kernels.input_grad(da, np.ascontiguousarray(W, da.dtype), steps, dx)
+    return dx
 
 
-def weight_grad(da: np.ndarray, inputs: np.ndarray) -> np.ndarray:
-    """``Σ_t da_t · in_tᵀ`` as one product: ``da (T, G, B)``, ``inputs (T, K, B)`` → ``(G, K)``."""
-    return np.tensordot(da, inputs, axes=([0, 2], [0, 2]))
+def weight_grad(da: np.ndarray, inputs: np.ndarray, steps: int | None = None) -> np.ndarray:
+    """``Σ_t da_t · in_tᵀ``: ``da (T, G, B)``, ``inputs (T, K, B)`` → ``(G, K)``."""
+    kernels = _compiled()
+    if kernels is None:
+        return np.tensordot(da, inputs, axes=([0, 2], [0, 2]))
+    out = np.empty((da.shape[1], inputs.shape[1]), da.dtype)
+    kernels.weight_grad(da, _rows_contiguous(inputs), True, _steps(da, steps), out)
+    return out
 
 
-def input_weight_grad(da: np.ndarray, xt: np.ndarray) -> np.ndarray:
-    """``dWx = Σ_t da_t · x_t`` as one product: ``da (T, G, B)``, ``xt (T, B, D)`` → ``(G, D)``."""
-    return np.tensordot(da, xt, axes=([0, 2], [0, 1]))
+def input_weight_grad(da: np.ndarray, xt: np.ndarray, steps: int | None = None) -> np.ndarray:
+    """``dWx = Σ_t da_t · x_t``: ``da (T, G, B)``, ``xt (T, B, D)`` → ``(G, D)``."""
+    kernels = _compiled()
+    if kernels is None:
+        return np.tensordot(da, xt, axes=([0, 2], [0, 1]))
+    out = np.empty((da.shape[1], xt.shape[2]), da.dtype)
+    kernels.weight_grad(da, _rows_contiguous(xt), False, _steps(da, steps), out)
+    return out
+
+
+def bias_grad(da: np.ndarray, steps: int | None = None) -> np.ndarray:
+    """``Σ_{t, b} da[t, :, b]``: ``da (T, G, B)`` → ``(G,)``."""
+    kernels = _compiled()
+    if kernels is None:
+        return da.sum(axis=(0, 2))
+    out = np.empty(da.shape[1], da.dtype)
+    kernels.bias_grad(da, _steps(da, steps), out)
+    return out
+
+
+def _steps(da: np.ndarray, steps: int | None) -> int:
+    return da.shape[0] if steps is None else steps
+
+
+def _rows_contiguous(arr: np.ndarray) -> np.ndarray:
+    """``arr`` itself when its last axis has unit stride (what BLAS needs), else a copy."""
+    return arr if arr.strides[-1] == arr.itemsize else np.ascontiguousarray(arr)

@@ -1,0 +1,100 @@
+"""Compiled pieces every recurrent kernel shares: the length mask of one step, forward
+and backward, and the weight gradients accumulated over time.
+
+Layouts are the ops' time-major, feature-major ``(T, N, B)`` (see ops/sequence.py).
+``lengths`` is an ``int64`` array, empty when every sequence is full.
+
+Performance rule for every kernel here and beside it: loop over *flat, contiguous* views
+and write one array per loop. LLVM vectorizes such loops; a loop that writes several
+arrays needs more run-time alias checks than it will emit and stays scalar (3-4x
+slower), and building a view per row costs reference counting per row.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from lstmkit.kernels.blas import gemm
+
+OPTS = {"cache": True, "fastmath": True, "error_model": "numpy", "nogil": True}
+
+
+@njit(**OPTS)
+def mask_step(states, outputs, has_outputs, lengths, t):
+    """Forward of the length mask after step ``t`` wrote ``states[t + 1]`` ``(T + 1, N, B)``:
+    finished sequences get ``states[t]`` back, and valid ones are copied to
+    ``outputs[t]`` ``(T, N, B)``, zero-initialised (when ``has_outputs``)."""
+    N, B = states.shape[1], states.shape[2]
+    for b in range(B):
+        valid = t < lengths[b]
+        for j in range(N):
+            if valid:
+                if has_outputs:
+                    outputs[t, j, b] = states[t + 1, j, b]
+            else:
+                states[t + 1, j, b] = states[t, j, b]
+
+
+@njit(**OPTS)
+def split_grad(dstate, dy, has_dy, lengths, t, dnew, carry):
+    """Backward of the mask at step ``t``: ``dnew = dstate + dy`` (``dy (N, B)`` when
+    ``has_dy``) goes into the cell where the step is valid and is 0 elsewhere; ``carry``
+    receives what passes straight to the previous state (``dstate`` at padded columns, 0
+    at valid ones). All ``(N, B)``."""
+    N, B = dstate.shape
+    masked = lengths.size > 0
+    zero = dstate.dtype.type(0.0)
+    for j in range(N):
+        for b in range(B):
+            v = dstate[j, b]
+            if has_dy:
+                v += dy[j, b]
+            if masked and t >= lengths[b]:
+                dnew[j, b] = zero
+                carry[j, b] = dstate[j, b]
+            else:
+                dnew[j, b] = v
+                carry[j, b] = zero
+
+
+@njit(**OPTS)
+def add_(dst, src):
+    """``dst += src`` for two ``(N, B)`` arrays."""
+    N, B = dst.shape
+    for j in range(N):
+        for b in range(B):
+            dst[j, b] += src[j, b]
+
+
+@njit(**OPTS)
+def weight_grad(da, inputs, batch_last, steps, out):
+    """``out (G, K) = Σ_t da[t] · in_t`` over ``t < steps`` for ``da (T, G, B)``, where
+    ``in_t = inputs[t]ᵀ`` for ``inputs (T, K, B)`` (``batch_last``: states) or
+    ``inputs[t]`` for time-major inputs ``(T, B, K)``. One accumulating product per step
+    is as fast as a single product over a transposed copy, without the copy."""
+    out[...] = 0
+    one = out.dtype.type(1.0)
+    for t in range(steps):
+        gemm(False, batch_last, one, da[t], inputs[t], one, out)
+
+
+@njit(**OPTS)
+def input_grad(da, W, steps, dx):
+    """Batch-first ``dx (B, T, D)``: ``dx[:, t] = da[t]ᵀ W`` for ``da (T, G, B)``,
+    ``W (G, D)``; steps from ``steps`` on stay as the caller set them (zeros)."""
+    one, zero = dx.dtype.type(1.0), dx.dtype.type(0.0)
+    for t in range(steps):
+        gemm(True, False, one, da[t], W, zero, dx[:, t, :])
+
+
+@njit(**OPTS)
+def bias_grad(da, steps, out):
+    """``out (G,) = Σ_{t, b} da[t, :, b]`` over ``t < steps``."""
+    G, B = da.shape[1], da.shape[2]
+    out[:] = 0
+    for t in range(steps):
+        for g in range(G):
+            acc = out.dtype.type(0.0)
+            for b in range(B):
+                acc += da[t, g, b]
+            out[g] += acc
