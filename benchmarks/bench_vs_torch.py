@@ -119,7 +119,9 @@ def _torch_training(torch, T, B, D, H, layers=1, cell="lstm"):
 
 
 def _lk_training(lk, T, B, D, H, layers=1, cell="lstm"):
-    """The same step with an lstmkit model: forward, loss, backward (no update)."""
+    """The same step with an lstmkit model: forward, loss, backward (no update). Like
+    PyTorch's, whose input needs no gradient, it skips the gradient of the input, as
+    ``fit`` does."""
     x, y = _data(T, B, D)
     Cell = {"lstm": lk.LSTM, "gru": lk.GRU}[cell]
     stack = [Cell(H, return_sequences=k < layers - 1) for k in range(layers)]
@@ -129,7 +131,7 @@ def _lk_training(lk, T, B, D, H, layers=1, cell="lstm"):
     def run():
         pred = model.forward(x, training=True)
         _, grad = loss(pred, y)
-        model.backward(grad)
+        model.backward(grad, input_grad=False)
 
     return run
 

@@ -115,3 +115,30 @@ def test_gradient_check_fails_on_a_wrong_gradient():
     num = numerical_grad(lambda: loss_fn(model.forward(x), y)[0], model.layers[0].params["Wh"])
     assert rel_error(model.layers[0].grads["Wh"], num) < TOL
     assert rel_error(g, num) > TOL
+
+
+@pytest.mark.parametrize("first", ["lstm_bi", "gru", "rnn", "dense", "dropout"])
+def test_training_backward_can_skip_the_input_gradient(first):
+    """``backward(..., input_grad=False)`` returns None and leaves every parameter
+    gradient exactly as the full backward computes it."""
+    from lstmkit import Dropout
+
+    head = {
+        "lstm_bi": [LSTM(3, bidirectional=True, return_sequences=True)],
+        "gru": [GRU(3, return_sequences=True)],
+        "rnn": [RNN(3, return_sequences=True)],
+        "dense": [Dense(4, activation="tanh")],
+        "dropout": [Dropout(0.2)],
+    }[first]
+    model = Sequential([*head, LSTM(4), Dense(2)], input_size=3, seed=0)
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(5, 6, 3))
+    lengths = np.array([6, 2, 5, 1, 3])
+    grads = []
+    for input_grad in (True, False):
+        out = model.forward(x, lengths, training=True, rng=np.random.default_rng(2))
+        dx = model.backward(np.ones_like(out), input_grad=input_grad)
+        assert (dx is None) == (not input_grad)
+        grads.append([g.copy() for g in model.gradient_list()])
+    for a, b in zip(*grads, strict=True):
+        np.testing.assert_array_equal(a, b)

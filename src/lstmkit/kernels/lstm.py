@@ -233,9 +233,8 @@ def seq_backward(gates, c, tanh_c, dys, has_dy, Wh, Wr, has_r, p, has_p, lengths
             # Forward: h = Wr m, so dm = Wrᵀ dh; dWr is summed after the loop.
             dh_out[t] = dh_new
             gemm(True, False, one, Wr, dh_new, zero, dm)
-        else:
-            dm[...] = dh_new
-        cell_backward(gates[t].ravel(), c[t].ravel(), tanh_c[t].ravel(), dm.ravel(),
+        dm_t = dm if has_r else dh_new
+        cell_backward(gates[t].ravel(), c[t].ravel(), tanh_c[t].ravel(), dm_t.ravel(),
                       dc_in.ravel(), p, has_p, da[t].ravel(), dc_new, dc.ravel())  # fmt: skip
         # Forward: a = Wx x + Wh h_{t-1} + b
         gemm(True, False, one, Wh, da[t], zero, dh)

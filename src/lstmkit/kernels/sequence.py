@@ -40,16 +40,25 @@ def split_grad(dstate, dy, has_dy, lengths, t, dnew, carry):
     """Backward of the mask at step ``t``: ``dnew = dstate + dy`` (``dy (N, B)`` when
     ``has_dy``) goes into the cell where the step is valid and is 0 elsewhere; ``carry``
     receives what passes straight to the previous state (``dstate`` at padded columns, 0
-    at valid ones). All ``(N, B)``."""
+    at valid ones; not written without a mask). All ``(N, B)``, C-contiguous."""
     N, B = dstate.shape
-    masked = lengths.size > 0
     zero = dstate.dtype.type(0.0)
+    if lengths.size == 0:  # the common case, flat and vectorized; no carry
+        src, dst = dstate.ravel(), dnew.ravel()
+        if has_dy:
+            dyf = dy.ravel()
+            for k in range(src.size):
+                dst[k] = src[k] + dyf[k]
+        else:
+            for k in range(src.size):
+                dst[k] = src[k]
+        return
     for j in range(N):
         for b in range(B):
             v = dstate[j, b]
             if has_dy:
                 v += dy[j, b]
-            if masked and t >= lengths[b]:
+            if t >= lengths[b]:
                 dnew[j, b] = zero
                 carry[j, b] = dstate[j, b]
             else:
@@ -85,6 +94,18 @@ def input_grad(da, W, steps, dx):
     one, zero = dx.dtype.type(1.0), dx.dtype.type(0.0)
     for t in range(steps):
         gemm(True, False, one, da[t], W, zero, dx[:, t, :])
+
+
+@njit(**OPTS)
+def project_inputs(W, xt, b, out):
+    """``out[t] (G, B) = W xt[t]ᵀ + b`` for time-major ``xt (T, B, D)``, ``W (G, D)``,
+    ``b (G,)``: the input half of every step's pre-activations, before the loop."""
+    T, G = out.shape[0], out.shape[1]
+    one = out.dtype.type(1.0)
+    for t in range(T):
+        for g in range(G):
+            out[t, g, :] = b[g]
+        gemm(False, True, one, W, xt[t], one, out[t])
 
 
 @njit(**OPTS)

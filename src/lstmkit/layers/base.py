@@ -72,8 +72,10 @@ class Layer:
         """Output for ``x (B, T, F)`` or ``(B, F)``; training mode keeps a cache."""
         raise NotImplementedError
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        """Gradient with respect to the input of the last training forward; fills ``grads``."""
+    def backward(self, dout: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        """Gradient with respect to the input of the last training forward; fills ``grads``.
+        With ``input_grad=False`` (the first layer in training) that gradient is skipped
+        and None returned."""
         raise NotImplementedError
 
     def step(self, x_t: np.ndarray) -> np.ndarray:

@@ -63,8 +63,9 @@ class Cell:
         ``training``, if the cell has a lighter inference path)."""
         raise NotImplementedError
 
-    def back(self, dhs, dstate, cache):
-        """→ ``dx (B, T, D)``, gradient of the initial state, parameter gradients."""
+    def back(self, dhs, dstate, cache, input_grad=True):
+        """→ ``dx (B, T, D)`` (None unless ``input_grad``), gradient of the initial state,
+        parameter gradients."""
         raise NotImplementedError
 
     def step(self, x_t, state, p):
@@ -154,9 +155,9 @@ class LSTMCell(Cell):
         )
         return hs, (hT, cT), cache
 
-    def back(self, dhs, dstate, cache):
+    def back(self, dhs, dstate, cache, input_grad=True):
         dhT, dcT = dstate if dstate is not None else (None, None)
-        g = lstm_backward(dhs, dhT, dcT, cache)
+        g = lstm_backward(dhs, dhT, dcT, cache, input_grad=input_grad)
         return g.pop("x"), (g.pop("h0"), g.pop("c0")), g
 
     def step(self, x_t, state, p):
@@ -208,8 +209,8 @@ class GRUCell(Cell):
         )  # fmt: skip
         return hs, (hT,), cache
 
-    def back(self, dhs, dstate, cache):
-        g = gru_backward(dhs, None if dstate is None else dstate[0], cache)
+    def back(self, dhs, dstate, cache, input_grad=True):
+        g = gru_backward(dhs, None if dstate is None else dstate[0], cache, input_grad=input_grad)
         return g.pop("x"), (g.pop("h0"),), g
 
     def step(self, x_t, state, p):
@@ -257,8 +258,8 @@ class RNNCell(Cell):
         )
         return hs, (hT,), cache
 
-    def back(self, dhs, dstate, cache):
-        g = rnn_backward(dhs, None if dstate is None else dstate[0], cache)
+    def back(self, dhs, dstate, cache, input_grad=True):
+        g = rnn_backward(dhs, None if dstate is None else dstate[0], cache, input_grad=input_grad)
         return g.pop("x"), (g.pop("h0"),), g
 
     def step(self, x_t, state, p):

@@ -97,7 +97,7 @@ class Dense(Layer):
         self._cache = (x, z, y, mask) if training else None
         return y
 
-    def backward(self, dout):
+    def backward(self, dout, *, input_grad=True):
         if self._cache is None:
             raise RuntimeError(f"{self.name}: backward() needs a forward(..., training=True)")
         x, z, y, mask = self._cache
@@ -109,4 +109,4 @@ class Dense(Layer):
             "W": dz2.T @ x.reshape(-1, self.input_size),
             "b": dz2.sum(axis=0),
         }
-        return dz @ self.params["W"]
+        return dz @ self.params["W"] if input_grad else None

@@ -47,5 +47,7 @@ class Dropout(Layer):
         self._mask = keep * x.dtype.type(1.0 / (1.0 - self.rate))
         return x * self._mask
 
-    def backward(self, dout):
+    def backward(self, dout, *, input_grad=True):
+        if not input_grad:
+            return None
         return dout if self._mask is None else dout * self._mask

@@ -196,13 +196,14 @@ class Recurrent(Layer):
             return out, tuple(a for f in finals for a in f)
         return out
 
-    def backward(self, dout, dstates=None):
+    def backward(self, dout, dstates=None, *, input_grad=True):
         """Gradients of the last training forward.
 
         Parameters
         ----------
         dout : ndarray, the shape of the forward's ``out``.
         dstates : tuple like the forward's ``states``, optional (gradient of the final states).
+        input_grad : False skips ``dx`` (returns None): the first layer in training.
 
         Returns
         -------
@@ -226,10 +227,11 @@ class Recurrent(Layer):
                 dfinal[0] = part if dfinal[0] is None else dfinal[0] + part
             if d == "reverse" and dhs is not None:
                 dhs = reverse_valid(dhs, lengths)
-            dxd, dstate0, dparams = self.cell.back(dhs, dfinal, cache)
-            if d == "reverse":
-                dxd = reverse_valid(dxd, lengths)
-            dx = dxd if dx is None else dx + dxd
+            dxd, dstate0, dparams = self.cell.back(dhs, dfinal, cache, input_grad)
+            if input_grad:
+                if d == "reverse":
+                    dxd = reverse_valid(dxd, lengths)
+                dx = dxd if dx is None else dx + dxd
             self.initial_state_grads_.append(dstate0)
             for name, g in dparams.items():
                 self.grads[name + self.suffix(d)] = g

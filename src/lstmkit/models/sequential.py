@@ -187,15 +187,23 @@ class Sequential:
             out = layer.forward(out, lengths, training=training, rng=rng)
         return out
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
+    def backward(self, dout: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         """Backpropagate ``dL/d output`` through every layer; fills each layer's ``grads``.
+
+        Parameters
+        ----------
+        dout : ndarray, the shape of the forward's output.
+        input_grad : bool
+            False skips the gradient with respect to the input, which training does not
+            need (the first layer then saves a product per step).
 
         Returns
         -------
-        ndarray, shape (B, T, D): the gradient with respect to the input.
+        ndarray, shape (B, T, D): the gradient with respect to the input (None when
+        ``input_grad`` is False).
         """
-        for layer in reversed(self.layers):
-            dout = layer.backward(dout)
+        for k in range(len(self.layers) - 1, -1, -1):
+            dout = self.layers[k].backward(dout, input_grad=input_grad or k > 0)
         return dout
 
     def output_mask(self, lengths: np.ndarray | None, T: int) -> np.ndarray | None:

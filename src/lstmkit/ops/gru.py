@@ -27,7 +27,7 @@ from lstmkit.ops.sequence import (
     bias_grad,
     finish_step,
     freeze_tail,
-    input_grad,
+    grad_wrt_inputs,
     input_weight_grad,
     kernel_lengths,
     length_mask,
@@ -252,7 +252,7 @@ def gru_forward(
 
 
 def gru_backward(
-    dhs: np.ndarray | None, dhT: np.ndarray | None, cache: GRUCache
+    dhs: np.ndarray | None, dhT: np.ndarray | None, cache: GRUCache, *, input_grad: bool = True
 ) -> dict[str, np.ndarray]:
     """Backpropagate through time for :func:`gru_forward`.
 
@@ -263,6 +263,8 @@ def gru_backward(
     dhT : ndarray, shape (B, H), or None
         Gradient with respect to the final state (None: zero).
     cache : GRUCache
+    input_grad : bool
+        False skips ``dx`` (``"x"`` is None): a first layer in training needs none.
 
     Returns
     -------
@@ -292,7 +294,7 @@ def gru_backward(
                              none3 if dys is None else dys, dys is not None, Wh,
                              cache.reset_after, kernel_lengths(mask), cache.steps, dh, da,
                              none3 if dhp is None else dhp)  # fmt: skip
-        return _grads(cache, da, dhp, dh)
+        return _grads(cache, da, dhp, dh, input_grad)
 
     WhT = np.ascontiguousarray(Wh.T)  # (H, 3H)
     Wh_nT = np.ascontiguousarray(Wh[2 * H :].T)  # (H, H)
@@ -323,16 +325,16 @@ def gru_backward(
             dh += drh * r
         if dh_carry is not None:
             dh += dh_carry
-    return _grads(cache, da, dhp, dh)
+    return _grads(cache, da, dhp, dh, input_grad)
 
 
-def _grads(cache: GRUCache, da, dhp, dh) -> dict[str, np.ndarray]:
+def _grads(cache: GRUCache, da, dhp, dh, input_grad) -> dict[str, np.ndarray]:
     """Input, weight and initial-state gradients from every step's ``da (T, 3H, B)``,
     ``dhp`` (reset_after) and ``dh (H, B)``."""
     H, h, steps = cache.h.shape[1], cache.h, cache.steps
     # Weight gradients: sums over all (t, b) of products, not per-step updates.
     grads = {
-        "x": input_grad(da, cache.Wx, steps),
+        "x": grad_wrt_inputs(da, cache.Wx, steps) if input_grad else None,
         "h0": np.ascontiguousarray(dh.T),
         "Wx": input_weight_grad(da, cache.x, steps),
         "bx": bias_grad(da, steps),

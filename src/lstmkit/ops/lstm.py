@@ -29,7 +29,7 @@ from lstmkit.ops.sequence import (
     bias_grad,
     finish_step,
     freeze_tail,
-    input_grad,
+    grad_wrt_inputs,
     input_weight_grad,
     kernel_lengths,
     length_mask,
@@ -298,6 +298,8 @@ def lstm_backward(
     dhT: np.ndarray | None,
     dcT: np.ndarray | None,
     cache: LSTMCache,
+    *,
+    input_grad: bool = True,
 ) -> dict[str, np.ndarray]:
     """Backpropagate through time for :func:`lstm_forward`.
 
@@ -311,6 +313,8 @@ def lstm_backward(
         Gradient with respect to the final cell state (None: zero).
     cache : LSTMCache
         From :func:`lstm_forward`.
+    input_grad : bool
+        False skips ``dx`` (``"x"`` is None): a first layer in training needs none.
 
     Returns
     -------
@@ -338,7 +342,7 @@ def lstm_backward(
     dh_out = None if Wr is None else np.zeros((T, P, B), dtype)  # dL/dh_t before Wr
     if get_backend() == "numba":
         _backward_compiled(cache, dh, dc, dys, da, dh_out)
-        return _weight_grads(cache, da, dh, dc, dh_out)
+        return _weight_grads(cache, da, dh, dc, dh_out, input_grad)
 
     WhT = np.ascontiguousarray(cache.Wh.T)  # (P, 4H)
     p_col = None if p is None else p[:, None]  # (3H, 1)
@@ -379,7 +383,7 @@ def lstm_backward(
             dh += dh_carry
             dc += dc_carry
 
-    return _weight_grads(cache, da, dh, dc, dh_out)
+    return _weight_grads(cache, da, dh, dc, dh_out, input_grad)
 
 
 def _incoming(t, dh, dc, dys, mask, Wr, dh_out):
@@ -410,14 +414,14 @@ def _backward_compiled(cache, dh, dc, dys, da, dh_out) -> None:
                          none3 if dh_out is None else dh_out)  # fmt: skip
 
 
-def _weight_grads(cache, da, dh, dc, dh_out) -> dict[str, np.ndarray]:
+def _weight_grads(cache, da, dh, dc, dh_out, input_grad) -> dict[str, np.ndarray]:
     """Gradients of the inputs and weights from every step's ``da (T, 4H, B)``, and of
     the initial states from ``dh (P, B)``, ``dc (H, B)``."""
     H = cache.c.shape[1]
     c, p, Wr, steps = cache.c, cache.peepholes, cache.Wr, cache.steps
     # Weight gradients: sums over all (t, b) of products, not per-step updates.
     grads = {
-        "x": input_grad(da, cache.Wx, steps),
+        "x": grad_wrt_inputs(da, cache.Wx, steps) if input_grad else None,
         "h0": np.ascontiguousarray(dh.T),
         "c0": np.ascontiguousarray(dc.T),
         "Wx": input_weight_grad(da, cache.x, steps),

@@ -20,7 +20,7 @@ from lstmkit.ops.sequence import (
     bias_grad,
     finish_step,
     freeze_tail,
-    input_grad,
+    grad_wrt_inputs,
     input_weight_grad,
     kernel_lengths,
     length_mask,
@@ -153,7 +153,7 @@ def rnn_forward(
 
 
 def rnn_backward(
-    dhs: np.ndarray | None, dhT: np.ndarray | None, cache: RNNCache
+    dhs: np.ndarray | None, dhT: np.ndarray | None, cache: RNNCache, *, input_grad: bool = True
 ) -> dict[str, np.ndarray]:
     """Backpropagate through time for :func:`rnn_forward`.
 
@@ -162,6 +162,8 @@ def rnn_backward(
     dhs : ndarray, shape (B, T, H), or None
     dhT : ndarray, shape (B, H), or None
     cache : RNNCache
+    input_grad : bool
+        False skips ``dx`` (``"x"`` is None): a first layer in training needs none.
 
     Returns
     -------
@@ -189,7 +191,7 @@ def rnn_backward(
         _backward_loop(cache, dys, dh, da)
     steps = cache.steps
     return {
-        "x": input_grad(da, cache.Wx, steps),
+        "x": grad_wrt_inputs(da, cache.Wx, steps) if input_grad else None,
         "h0": np.ascontiguousarray(dh.T),
         "Wx": input_weight_grad(da, cache.x, steps),
         "Wh": weight_grad(da, cache.h[:-1], steps),

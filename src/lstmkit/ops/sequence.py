@@ -83,6 +83,12 @@ def project_inputs(xt: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
     ndarray, shape (T, G, B)
         ``W x_t + b`` for every ``t``.
     """
+    kernels = _compiled()
+    if kernels is not None:
+        T, B, _ = xt.shape
+        out = np.empty((T, W.shape[0], B), xt.dtype)
+        kernels.project_inputs(np.ascontiguousarray(W), _rows_contiguous(xt), b, out)
+        return out
     # One batched product straight into the feature-major layout: transposing a
     # (T, B, G) result instead costs several times the product itself.
     out = np.matmul(W, np.ascontiguousarray(xt.transpose(0, 2, 1)))  # (T, G, B)
@@ -176,7 +182,7 @@ def _compiled():
     return kernels
 
 
-def input_grad(da: np.ndarray, W: np.ndarray, steps: int | None = None) -> np.ndarray:
+def grad_wrt_inputs(da: np.ndarray, W: np.ndarray, steps: int | None = None) -> np.ndarray:
     """``dx`` batch-first ``(B, T, D)`` from pre-activation gradients ``da (T, G, B)`` and
     the input weights ``W (G, D)``; ``da`` is 0 from step ``steps`` on, if given."""
     T, _, B = da.shape

@@ -262,7 +262,7 @@ def _update(model, batch, loss_fn, opt, lr, clip_norm, rng, params, good):
     value, grad = loss_fn(pred, batch.y, mask)
     if not np.isfinite(value):
         raise _NonFinite("the training loss")
-    model.backward(grad)
+    model.backward(grad, input_grad=False)
     grads = model.gradient_list()
     norm = clip_by_global_norm(grads, clip_norm)
     if not np.isfinite(norm):
