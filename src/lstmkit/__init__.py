@@ -7,10 +7,14 @@ docs/conventions.md states the equations, layouts and cost conventions every mod
 follows; docs/models.md describes the model API.
 """
 
+import warnings as _warnings
+
 from lstmkit import ops
 from lstmkit.cost import analyze
 from lstmkit.layers import GRU, LSTM, RNN, Dense, Dropout
 from lstmkit.models import ModelFileError, Sequential, load, save
+from lstmkit.threads import apply_environment as _apply_thread_environment
+from lstmkit.threads import get_num_threads, set_num_threads
 from lstmkit.training import (
     SGD,
     Adam,
@@ -21,6 +25,11 @@ from lstmkit.training import (
     RMSprop,
     StepDecay,
 )
+
+try:
+    _apply_thread_environment()
+except ValueError as _err:  # a bad LSTMKIT_NUM_THREADS must not make the import fail
+    _warnings.warn(f"{_err}; ignored", stacklevel=2)
 
 __version__ = "0.1.0"
 
@@ -42,7 +51,9 @@ __all__ = [
     "StepDecay",
     "__version__",
     "analyze",
+    "get_num_threads",
     "load",
     "ops",
     "save",
+    "set_num_threads",
 ]

@@ -1,6 +1,8 @@
 """Compiled (Numba) kernels behind ``lstmkit.ops`` when the backend is ``numba``.
 
-Each kernel fuses one time step's elementwise work into a single pass over memory; the
-matrix products stay with the BLAS NumPy links. Kernels are compiled on first use and
-cached on disk (``cache=True``), so only the kernels a program uses are compiled, once.
+Each forward, backward and inference time loop is one compiled call (``lstm``, ``gru``,
+``rnn``), built on shared pieces (``sequence``: masks, weight gradients, input
+projection) and on ``blas``, which calls the OpenBLAS NumPy ships from compiled code.
+Kernels are compiled on first use and cached on disk (``cache=True``), so a program
+compiles only the kernels it uses, once (docs/performance.md).
 """

@@ -10,77 +10,33 @@ cacheable on disk. Where no such library is found (a NumPy built against another
 
 from __future__ import annotations
 
-import ctypes
-import glob
-import os
-
 import numpy as np
 from numba import types
 from numba.core.types import ExternalFunction
 from numba.extending import overload
 
+from lstmkit.threads import find_openblas
+
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 
-#: (library file pattern, gemm symbol prefix, thread-setter symbol, integer width in bits)
-_CANDIDATES = (
-    ("libscipy_openblas64_*", "scipy_cblas_", "scipy_openblas_set_num_threads64_", 64),
-    ("libopenblas64_*", "cblas_", "openblas_set_num_threads64_", 64),
-)
-
-
-def _library_dirs() -> list[str]:
-    root = os.path.dirname(np.__file__)
-    return [os.path.join(root, os.pardir, "numpy.libs"), os.path.join(root, ".libs"),
-            os.path.join(root, ".dylibs")]  # fmt: skip
-
-
-def _find_blas():
-    """``(path, prefix, suffix, threads_symbol, int_bits)`` of NumPy's OpenBLAS, or None."""
-    if os.environ.get("LSTMKIT_NO_BLAS"):  # lets the tests exercise the fallback loops
-        return None
-    for pattern, prefix, threads, bits in _CANDIDATES:
-        for d in _library_dirs():
-            for path in sorted(glob.glob(os.path.join(d, pattern))):
-                try:
-                    lib = ctypes.CDLL(path)
-                except OSError:
-                    continue
-                suffix = "64_" if bits == 64 else ""
-                if all(hasattr(lib, f"{prefix}{k}gemm{suffix}") for k in "sd"):
-                    return path, prefix, suffix, threads, bits
-    return None
-
-
-_FOUND = _find_blas()
-HAVE_BLAS = _FOUND is not None
-_set_threads = None
+_LIB = find_openblas()
+#: Whether kernels call NumPy's OpenBLAS (else compiled loops).
+HAVE_BLAS = _LIB is not None
 
 if HAVE_BLAS:
     import llvmlite.binding as llvm
 
-    _path, _prefix, _suffix, _threads_symbol, _bits = _FOUND
-    llvm.load_library_permanently(_path)
-    _lib = ctypes.CDLL(_path)
-    _set_threads = getattr(_lib, _threads_symbol, None)
-    _int = types.int64 if _bits == 64 else types.int32
+    llvm.load_library_permanently(_LIB.path)
+    _int = types.int64 if _LIB.int_bits == 64 else types.int32
     _enum, _ptr = types.int32, types.uint64
 
     def _gemm_symbol(name: str, real) -> ExternalFunction:
         sig = types.void(_enum, _enum, _enum, _int, _int, _int, real, _ptr, _int, _ptr, _int,
                          real, _ptr, _int)  # fmt: skip
-        return ExternalFunction(f"{_prefix}{name}{_suffix}", sig)
+        return ExternalFunction(_LIB.symbol(name), sig)
 
     _SGEMM = _gemm_symbol("sgemm", types.float32)
     _DGEMM = _gemm_symbol("dgemm", types.float64)
-
-
-def set_blas_threads(n: int) -> bool:
-    """Set the thread count of NumPy's OpenBLAS (used by every product in lstmkit).
-    Returns False when the library offers no such setting."""
-    if _set_threads is None:
-        return False
-    _set_threads(ctypes.c_int64(n) if _FOUND[4] == 64 else ctypes.c_int(n))
-    return True
 
 
 def gemm(trans_a, trans_b, alpha, A, B, beta, C):  # pragma: no cover - compiled overload

@@ -1,0 +1,64 @@
+"""Start-up cost of the compiled backend: how long kernels take to compile on first use
+(empty Numba cache) and to load from the disk cache afterwards, and the cold start of
+``lstmkit forecast`` on the bundled data both ways.
+
+    python benchmarks/startup.py
+
+Each measurement is a fresh interpreter with its own ``NUMBA_CACHE_DIR`` (emptied for
+"cold cache"), so nothing is shared with the user's cache. Record the output in
+benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+FIRST_CALL = """
+import time, numpy as np
+t0 = time.perf_counter()
+import lstmkit as lk
+t1 = time.perf_counter()
+x = np.random.default_rng(0).normal(size=(4, 10, 3)).astype(np.float32)
+m = lk.Sequential([lk.LSTM(8), lk.Dense(1)], input_size=3)
+y = m.forward(x, training=True); m.backward(np.ones_like(y), input_grad=False)
+t2 = time.perf_counter()
+y = m.forward(x, training=True); m.backward(np.ones_like(y), input_grad=False)
+t3 = time.perf_counter()
+print(f"{t1 - t0:.3f} {t2 - t1:.3f} {t3 - t2:.4f}")
+"""
+
+
+def run(cmd: list[str], cache: str, cwd: str | None = None) -> tuple[float, str]:
+    env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+    t = time.perf_counter()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=cwd, check=True)
+    return time.perf_counter() - t, done.stdout
+
+
+def main() -> None:
+    print(f"{'measurement':58s} {'cold cache':>11s} {'warm cache':>11s}")
+    with tempfile.TemporaryDirectory() as cache:
+        rows = {}
+        for label in ("cold", "warm"):
+            _, out = run([sys.executable, "-c", FIRST_CALL], cache)
+            rows[label] = [float(v) for v in out.split()]
+        names = ("import lstmkit", "first LSTM training step (compiles or loads kernels)",
+                 "second training step")  # fmt: skip
+        for k, name in enumerate(names):
+            cold, warm = rows["cold"][k] * 1e3, rows["warm"][k] * 1e3
+            print(f"{name:58s} {cold:9.1f}ms {warm:9.1f}ms")
+    with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as work:
+        times = []
+        for _ in ("cold", "warm"):
+            dt, _ = run([sys.executable, "-m", "lstmkit", "forecast", "--out", work], cache, work)
+            times.append(dt)
+        name = "lstmkit forecast on the bundled data (whole process)"
+        print(f"{name:58s} {times[0] * 1e3:9.0f}ms {times[1] * 1e3:9.0f}ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""How many threads lstmkit's matrix products use.
+
+The compiled kernels run each step's elementwise work on the calling thread and hand
+the matrix products to the OpenBLAS that NumPy ships, which is where the threads are
+(the NumPy backend uses the same library through NumPy). The count comes from, in this
+order: :func:`set_num_threads`, the environment variable ``LSTMKIT_NUM_THREADS``,
+Numba's own ``NUMBA_NUM_THREADS``, and otherwise OpenBLAS's default (its
+``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS``, else one per core). The environment is
+read when lstmkit is imported (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import os
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class OpenBLAS:
+    """NumPy's bundled OpenBLAS: the file, its symbol naming and integer width."""
+
+    path: str
+    prefix: str  # "scipy_cblas_" → scipy_cblas_sgemm64_
+    suffix: str  # "64_" for the 64-bit-integer build
+    threads_prefix: str  # "scipy_openblas_" → scipy_openblas_set_num_threads64_
+    int_bits: int
+
+    def symbol(self, name: str) -> str:
+        return f"{self.prefix}{name}{self.suffix}"
+
+
+#: (library file pattern, cblas prefix, openblas prefix); NumPy ≥ 2 wheels first.
+_CANDIDATES = (
+    ("libscipy_openblas64_*", "scipy_cblas_", "scipy_openblas_"),
+    ("libopenblas64_*", "cblas_", "openblas_"),
+)
+
+
+@cache
+def find_openblas() -> OpenBLAS | None:
+    """NumPy's OpenBLAS (64-bit integers) if it ships one with ``?gemm``, else None.
+    ``LSTMKIT_NO_BLAS=1`` hides it (tests use this to run the compiled fallback)."""
+    if os.environ.get("LSTMKIT_NO_BLAS"):
+        return None
+    root = os.path.dirname(np.__file__)
+    dirs = [os.path.join(root, os.pardir, "numpy.libs"), os.path.join(root, ".libs"),
+            os.path.join(root, ".dylibs")]  # fmt: skip
+    for pattern, prefix, threads_prefix in _CANDIDATES:
+        for d in dirs:
+            for path in sorted(glob.glob(os.path.join(d, pattern))):
+                try:
+                    lib = ctypes.CDLL(path)
+                except OSError:
+                    continue
+                found = OpenBLAS(path, prefix, "64_", threads_prefix, 64)
+                if all(hasattr(lib, found.symbol(f"{k}gemm")) for k in "sd"):
+                    return found
+    return None
+
+
+def _threads_fn(name: str):
+    lib = find_openblas()
+    if lib is None:
+        return None
+    return getattr(ctypes.CDLL(lib.path), f"{lib.threads_prefix}{name}{lib.suffix}", None)
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads for matrix products from now on.
+
+    Raises
+    ------
+    ValueError
+        ``n`` is not a positive integer.
+    RuntimeError
+        NumPy's BLAS is not the bundled OpenBLAS, so lstmkit cannot set it (set that
+        library's own variable, e.g. ``MKL_NUM_THREADS``, before starting Python).
+    """
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"the number of threads must be a positive integer, got {n!r}")
+    fn = _threads_fn("set_num_threads")
+    if fn is None:
+        raise RuntimeError(
+            "lstmkit can only set the threads of the OpenBLAS bundled with NumPy; this NumPy "
+            "uses another BLAS: set its own variable (e.g. MKL_NUM_THREADS) instead"
+        )
+    fn.argtypes = [ctypes.c_int]
+    fn(int(n))
+
+
+def get_num_threads() -> int | None:
+    """Threads the matrix products use now (None if the BLAS is not NumPy's OpenBLAS)."""
+    fn = _threads_fn("get_num_threads")
+    if fn is None:
+        return None
+    fn.restype = ctypes.c_int
+    return int(fn())
+
+
+def apply_environment() -> None:
+    """Apply ``LSTMKIT_NUM_THREADS`` (else ``NUMBA_NUM_THREADS``) if set; a bad value is
+    an error that names the variable."""
+    for var in ("LSTMKIT_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        value = os.environ.get(var, "").strip()
+        if not value:
+            continue
+        try:
+            n = int(value)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise ValueError(f"{var} must be a positive integer, got {value!r}")
+        if find_openblas() is not None:
+            set_num_threads(n)
+        return
