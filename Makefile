@@ -32,6 +32,7 @@ lint: $(VENV)/.test-installed
 bench: $(VENV)/.test-installed
 	$(PY) benchmarks/bench_ops.py
 	$(PY) benchmarks/bench_vs_torch.py --memory
+	$(PY) benchmarks/startup.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache .hypothesis lstmkit-out

@@ -4,7 +4,8 @@
 
 Both libraries get the same 2 threads. Each case is warmed up, then lstmkit and PyTorch
 alternate for ``--repeats`` runs, each after a 0.25 s pause so that neither library's
-spinning thread pool slows the other, and the medians are compared. The table gives
+spinning thread pool slows the other and one untimed call of the same library (so that
+waking up idle cores is not timed), and the medians are compared. The table gives
 both times, the ratio (PyTorch time / lstmkit time: above 1 means lstmkit is faster),
 lstmkit's achieved GFLOP/s, and its share of this machine's float32 matrix-product
 peak, measured in the same run. ``--memory`` also
@@ -35,6 +36,11 @@ PAUSE = 0.25
 
 def _timed(f) -> float:
     time.sleep(PAUSE)
+    # One untimed call first: after the pause, the first call pays for waking idle cores
+    # and thread pools (measured: up to 3x on these machines, differently per run), which
+    # made the medians flip between two modes. The call before the timed one is the same
+    # library's, so only its own threads are spinning.
+    f()
     t = time.perf_counter()
     f()
     return time.perf_counter() - t
@@ -201,6 +207,9 @@ def peak_memory(which: str) -> None:
     else:
         import lstmkit as lk
 
+        if lk.backend.get_backend() == "numba":
+            # Numba and LLVM load lazily: count them as imports, like torch's libraries.
+            import lstmkit.kernels.lstm
         run = _lk_training(lk, 100, 32, 8, 128, 2)
     base = _hwm_kib()
     for _ in range(3):
