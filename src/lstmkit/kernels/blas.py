@@ -5,7 +5,9 @@ NumPy's wheels bundle OpenBLAS (``scipy_openblas64_``, 64-bit integers). Its ``c
 symbols are made visible to Numba's linker by name, which keeps kernels that call them
 cacheable on disk. Where no such library is found (a NumPy built against another BLAS),
 :func:`gemm` falls back to plain compiled loops: correct, slower, and reported by
-:data:`HAVE_BLAS`.
+:data:`HAVE_BLAS`. Numba's disk cache does not key compiled kernels on which of the two
+they call: after replacing NumPy by a build without the bundled OpenBLAS, clear the
+cache (the ``__pycache__`` folders of ``lstmkit/kernels``, or ``NUMBA_CACHE_DIR``).
 """
 
 from __future__ import annotations
