@@ -9,6 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = [
     "README.md",
     "docs/cost.md",
+    "docs/embedded.md",
     "docs/forecasting.md",
     "docs/interop.md",
     "docs/performance.md",

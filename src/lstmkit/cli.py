@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from lstmkit import __version__
 from lstmkit.cli_types import positive_int
-from lstmkit.commands import analyze, convert, forecast, plot_gates
+from lstmkit.commands import analyze, convert, export, forecast, plot_gates
 from lstmkit.demo import DemoConfig, run_demo
 
 
@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.register(sub)
     plot_gates.register(sub)
     convert.register(sub)
+    export.register(sub)
     return parser
 
 

@@ -1,0 +1,89 @@
+"""Export to dependency-free C99 for microcontrollers (docs/embedded.md).
+
+:func:`to_c` writes ``<name>.h`` and ``<name>.c``: static buffers sized at export time,
+``const`` weights, no allocation, ``<math.h>`` only. See :mod:`lstmkit.export.plan` for
+what is supported and :mod:`lstmkit.export.c_float` for the generated code.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from lstmkit.export.c_float import float_sources
+from lstmkit.export.plan import ExportError, make_plan
+
+DTYPES = ("float32",)
+
+
+def to_c(
+    model: Any,
+    out_dir: str | os.PathLike,
+    *,
+    name: str = "model",
+    dtype: str = "float32",
+    max_steps: int | None = None,
+) -> list[Path]:
+    """Write C99 inference code for ``model`` into ``out_dir``.
+
+    Parameters
+    ----------
+    model : Sequential
+        LSTM (peephole, projection), GRU (both variants), RNN (tanh, relu), bidirectional
+        and stacked, Dense heads with their activation, Dropout (the identity).
+    out_dir : path
+        Created if missing. Only ``<name>.h`` and ``<name>.c`` are written there; they
+        are generated completely first, so a failure leaves the folder as it was.
+    name : str
+        Prefix of every C symbol and of the files; a C identifier.
+    dtype : {"float32"}
+        Arithmetic of the generated code.
+    max_steps : int, optional
+        Longest sequence ``<name>_run`` accepts; required for a bidirectional model,
+        whose whole-sequence buffers are static. Unidirectional models stream and take
+        any length.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+
+    Raises
+    ------
+    ExportError
+        An unsupported layer or option (named), a bad ``name``, ``dtype`` or
+        ``max_steps``.
+    """
+    if dtype not in DTYPES:
+        raise ExportError(
+            f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r} (int8 export is not "
+            "available yet)"
+        )
+    plan = make_plan(model, name, max_steps)
+    files = float_sources(plan)
+    return _write_all(Path(out_dir), files)
+
+
+def _write_all(out_dir: Path, files: dict[str, str]) -> list[Path]:
+    """Write every file, or none: each goes to a temporary file beside its target and is
+    renamed into place only when all are written."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ExportError(f"output {out_dir} exists and is not a folder; choose another --out")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".lstmkit-export-", dir=out_dir))
+    try:
+        for fname, text in files.items():
+            (tmp / fname).write_text(text)
+        written = []
+        for fname in files:
+            os.replace(tmp / fname, out_dir / fname)
+            written.append(out_dir / fname)
+        return written
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+__all__ = ["ExportError", "to_c"]

@@ -1,0 +1,480 @@
+"""C99 source for float32 inference from an export :class:`~lstmkit.export.plan.Plan`.
+
+The generated code follows the equations of docs/conventions.md in the order of
+:mod:`lstmkit.cost.counting` (one accumulator per output row, then the bias), uses only
+``<math.h>``, allocates nothing, and keeps every buffer static: weights ``const`` (flash),
+state, one per-step scratch, and for bidirectional models one whole-sequence buffer.
+Compiled with ``-D<name>_COUNT_OPS`` it tallies its operations per layer and direction,
+in the analyzer's categories, where it does them.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from lstmkit import __version__
+from lstmkit.export.plan import CLayer, ExportError, Plan
+
+PER_LINE = 8
+
+
+def c_float(v: float) -> str:
+    """The shortest decimal that reads back as the same float32, as a C literal."""
+    s = str(np.float32(v))
+    if not any(ch in s for ch in ".en"):
+        s += ".0"
+    return s + "f"
+
+
+def _array(name: str, values: np.ndarray, const: bool = True) -> str:
+    flat = np.asarray(values, np.float32).ravel()
+    if not np.all(np.isfinite(flat)):
+        raise ExportError(f"{name}: weights must be finite to export, found NaN or inf")
+    body = ",\n".join(
+        "    " + ", ".join(c_float(v) for v in flat[i : i + PER_LINE])
+        for i in range(0, flat.size, PER_LINE)
+    )
+    # External linkage: the optimiser may not fold a small array into the code, so the
+    # object's symbols show every byte of flash (and other units can read the weights).
+    return f"{'const ' if const else ''}float {name}[{flat.size}] = {{\n{body}\n}};\n"
+
+
+def _tag(layer: CLayer, direction) -> str:
+    return f"l{layer.index}{'' if direction is None else direction[0]}"
+
+
+class _Emitter:
+    def __init__(self, plan: Plan) -> None:
+        self.p = plan
+        self.n = plan.name
+        self.rows = {(la.index, d): k for k, (la, d) in enumerate(plan.rows)}
+
+    # -- names -------------------------------------------------------------------------
+    def w(self, layer, d, key) -> str:
+        return f"{self.n}_w_{_tag(layer, d)}_{key}"
+
+    def s(self, layer, d, key) -> str:
+        return f"{self.n}_s_{_tag(layer, d)}_{key}"
+
+    def states(self) -> list[tuple[str, int]]:
+        """``(symbol, floats)`` of every state vector: ``h`` (and the LSTM's ``c``)."""
+        out = []
+        for la in self.p.layers:
+            names = ("h", "c") if la.kind == "lstm" else ("h",)
+            for d in la.directions if la.recurrent else ():
+                out += [(self.s(la, d, k), n) for k, n in zip(names, la.state_sizes, strict=True)]
+        return out
+
+    def count(self, layer, d, kind, n) -> str:
+        if not n:
+            return ""
+        return f"    COUNT({self.rows[(layer.index, d)]}, {kind}, {n});\n"
+
+    # -- pieces ------------------------------------------------------------------------
+    def data(self) -> str:
+        out = ["/* Weights (const: flash), canonical layouts (docs/conventions.md). */\n"]
+        for la in self.p.layers:
+            for d in la.directions:
+                for key, arr in la.weights[d].items():
+                    out.append(_array(self.w(la, d, key), arr))
+        out.append("\n/* State: RAM kept between calls. */\n")
+        out += [f"float {sym}[{size}];\n" for sym, size in self.states()]
+        out.append(
+            f"\n/* Scratch of one step: a layer's gate accumulators, input and output. */\n"
+            f"float {self.n}_scratch[{self.p.scratch}];\n"
+        )
+        if self.p.bidirectional:
+            out.append(
+                "/* Whole sequences between layers (bidirectional models). */\n"
+                f"float {self.n}_sequence[{self.p.sequence_arena}];\n"
+            )
+        return "".join(out)
+
+    def lstm(self, la: CLayer, d) -> str:
+        o = la.options
+        H, P, D = o["H"], o["P"], la.in_size
+        w = lambda k: self.w(la, d, k)  # noqa: E731
+        h, c = self.s(la, d, "h"), self.s(la, d, "c")
+        body = [
+            f"/* {la.row(d)}: LSTM step, D={D} H={H}{f' P={P}' if o['proj'] else ''}"
+            f"{' peephole' if o['peephole'] else ''}. */\n",
+            f"static void {_tag(la, d)}_step(const float *x, float *out)\n{{\n",
+            f"    float *a = {self.n}_scratch; /* [i | f | o | g] */\n    int j;\n",
+            f"    mv(a, {w('Wx')}, x, {4 * H}, {D});\n",
+            f"    mv_acc(a, {w('Wh')}, {h}, {4 * H}, {P});\n",
+            self.count(la, d, "macc", 4 * H * (D + P)),
+            f"    add(a, {w('b')}, {4 * H});\n",
+            self.count(la, d, "elementwise", 4 * H),
+        ]
+        if o["peephole"]:
+            body += [
+                f"    for (j = 0; j < {H}; ++j) {{ /* a_i, a_f look at c_(t-1) */\n"
+                f"        a[j] += {w('peepholes')}[j] * {c}[j];\n"
+                f"        a[{H} + j] += {w('peepholes')}[{H} + j] * {c}[j];\n    }}\n",
+                self.count(la, d, "elementwise", 4 * H),
+            ]
+        body += [
+            f"    for (j = 0; j < {H}; ++j) {{\n"
+            f"        float i = sigm(a[j]), f = sigm(a[{H} + j]), g = tanhf(a[{3 * H} + j]);\n"
+            f"        {c}[j] = f * {c}[j] + i * g;\n    }}\n",
+            self.count(la, d, "sigmoid", 2 * H),
+            self.count(la, d, "tanh", H),
+            self.count(la, d, "elementwise", 3 * H),
+        ]
+        if o["peephole"]:
+            body += [
+                f"    for (j = 0; j < {H}; ++j) /* the output gate sees c_t */\n"
+                f"        a[{2 * H} + j] += {w('peepholes')}[{2 * H} + j] * {c}[j];\n",
+                self.count(la, d, "elementwise", 2 * H),
+            ]
+        m = "a" if o["proj"] else "out"  # with a projection, m = o*tanh(c) reuses a_i
+        body += [
+            f"    for (j = 0; j < {H}; ++j)\n"
+            f"        {m}[j] = sigm(a[{2 * H} + j]) * tanhf({c}[j]);\n",
+            self.count(la, d, "sigmoid", H),
+            self.count(la, d, "tanh", H),
+            self.count(la, d, "elementwise", H),
+        ]
+        if o["proj"]:
+            body += [f"    mv(out, {w('Wr')}, a, {P}, {H});\n", self.count(la, d, "macc", P * H)]
+        body.append(f"    copy({h}, out, {P});\n}}\n\n")
+        return "".join(body)
+
+    def gru(self, la: CLayer, d) -> str:
+        o = la.options
+        H, D = o["H"], la.in_size
+        w = lambda k: self.w(la, d, k)  # noqa: E731
+        h = self.s(la, d, "h")
+        after = o["reset_after"]
+        body = [
+            f"/* {la.row(d)}: GRU step, D={D} H={H}, reset_after={int(after)}. */\n",
+            f"static void {_tag(la, d)}_step(const float *x, float *out)\n{{\n",
+            f"    float *a = {self.n}_scratch; /* [r | z | x_n{' | h_n' if after else ''}] */\n",
+            "    int j;\n",
+            f"    mv(a, {w('Wx')}, x, {2 * H}, {D});\n",
+            f"    mv_acc(a, {w('Wh')}, {h}, {2 * H}, {H});\n",
+            self.count(la, d, "macc", 2 * H * (D + H)),
+            f"    add(a, {w('bx')}, {2 * H});\n    add(a, {w('bh')}, {2 * H});\n",
+            self.count(la, d, "elementwise", 4 * H),
+            f"    mv(a + {2 * H}, {w('Wx')} + {2 * H * D}, x, {H}, {D});\n",
+            f"    add(a + {2 * H}, {w('bx')} + {2 * H}, {H});\n",
+            self.count(la, d, "macc", H * D),
+            self.count(la, d, "elementwise", H),
+        ]
+        if after:
+            body += [
+                f"    mv(a + {3 * H}, {w('Wh')} + {2 * H * H}, {h}, {H}, {H});\n",
+                f"    add(a + {3 * H}, {w('bh')} + {2 * H}, {H});\n",
+                self.count(la, d, "macc", H * H),
+                self.count(la, d, "elementwise", H),
+                f"    for (j = 0; j < {H}; ++j) {{\n"
+                f"        float r = sigm(a[j]), z = sigm(a[{H} + j]);\n"
+                f"        float n = tanhf(a[{2 * H} + j] + r * a[{3 * H} + j]);\n"
+                f"        out[j] = n + z * ({h}[j] - n);\n    }}\n",
+            ]
+        else:
+            body += [
+                f"    for (j = 0; j < {2 * H}; ++j)\n        a[j] = sigm(a[j]);\n",
+                f"    for (j = 0; j < {H}; ++j) /* r * h, in out until n is done */\n"
+                f"        out[j] = a[j] * {h}[j];\n",
+                f"    for (j = 0; j < {H}; ++j) {{\n"
+                f"        float acc = dot({w('Wh')} + {2 * H * H} + j * {H}, out, {H});\n"
+                f"        acc += {w('bh')}[{2 * H} + j];\n"
+                f"        a[{2 * H} + j] = tanhf(a[{2 * H} + j] + acc);\n"
+                f"    }}\n",
+                self.count(la, d, "macc", H * H),
+                self.count(la, d, "elementwise", H),
+                f"    for (j = 0; j < {H}; ++j) {{\n"
+                f"        float n = a[{2 * H} + j];\n"
+                f"        out[j] = n + a[{H} + j] * ({h}[j] - n);\n    }}\n",
+            ]
+        body += [
+            self.count(la, d, "sigmoid", 2 * H),
+            self.count(la, d, "tanh", H),
+            self.count(la, d, "elementwise", 5 * H),
+            f"    copy({h}, out, {H});\n}}\n\n",
+        ]
+        return "".join(body)
+
+    def rnn(self, la: CLayer, d) -> str:
+        o = la.options
+        H, D = o["H"], la.in_size
+        w = lambda k: self.w(la, d, k)  # noqa: E731
+        h = self.s(la, d, "h")
+        act = "tanhf(a[j])" if o["activation"] == "tanh" else "(a[j] > 0.0f ? a[j] : 0.0f)"
+        return "".join(
+            [
+                f"/* {la.row(d)}: RNN step ({o['activation']}), D={D} H={H}. */\n",
+                f"static void {_tag(la, d)}_step(const float *x, float *out)\n{{\n",
+                f"    float *a = {self.n}_scratch;\n    int j;\n",
+                f"    mv(a, {w('Wx')}, x, {H}, {D});\n    mv_acc(a, {w('Wh')}, {h}, {H}, {H});\n",
+                self.count(la, d, "macc", H * (D + H)),
+                f"    add(a, {w('b')}, {H});\n",
+                self.count(la, d, "elementwise", H),
+                f"    for (j = 0; j < {H}; ++j)\n        out[j] = {act};\n",
+                self.count(la, d, o["activation"], H),
+                f"    copy({h}, out, {H});\n}}\n\n",
+            ]
+        )
+
+    def dense(self, la: CLayer) -> str:
+        n, k = la.out_size, la.in_size
+        w = lambda key: self.w(la, None, key)  # noqa: E731
+        act = la.options["activation"]
+        body = [
+            f"/* {la.row(None)}: Dense {k} -> {n}, activation {act}. */\n",
+            f"static void {_tag(la, None)}_apply(const float *x, float *out)\n{{\n",
+            "    int j;\n" if act is not None else "",
+            f"    mv(out, {w('W')}, x, {n}, {k});\n    add(out, {w('b')}, {n});\n",
+            self.count(la, None, "macc", n * k),
+            self.count(la, None, "elementwise", n),
+        ]
+        if act in ("sigmoid", "tanh", "relu"):
+            f = {"sigmoid": "sigm(out[j])", "tanh": "tanhf(out[j])",
+                 "relu": "(out[j] > 0.0f ? out[j] : 0.0f)"}[act]  # fmt: skip
+            body += [f"    for (j = 0; j < {n}; ++j)\n        out[j] = {f};\n",
+                     self.count(la, None, act, n)]  # fmt: skip
+        elif act == "softmax":
+            body += [
+                "    {\n        float top = out[0], sum = 0.0f;\n"
+                f"        for (j = 1; j < {n}; ++j)\n"
+                "            if (out[j] > top) top = out[j];\n"
+                f"        for (j = 0; j < {n}; ++j) {{\n"
+                "            out[j] = expf(out[j] - top);\n            sum += out[j];\n        }\n"
+                f"        for (j = 0; j < {n}; ++j)\n            out[j] /= sum;\n    }}\n",
+                self.count(la, None, "elementwise", 4 * n),
+                self.count(la, None, "exp", n),
+            ]
+        body.append("}\n\n")
+        return "".join(body)
+
+    # -- the public functions ------------------------------------------------------------
+    def slot_in(self, la: CLayer) -> str:
+        return f"{self.n}_scratch + {la.gates}"
+
+    def slot_out(self, la: CLayer) -> str:
+        return f"{self.n}_scratch + {la.gates + la.in_size}"
+
+    def run_step(self, layers: list[CLayer], indent: str = "    ") -> str:
+        """Straight-line code running ``layers`` for one step: each reads its input slot,
+        writes its output slot, and hands the output to the next one's input slot."""
+        lines = []
+        for k, la in enumerate(layers):
+            fn = f"{_tag(la, 'forward')}_step" if la.recurrent else f"{_tag(la, None)}_apply"
+            lines.append(f"{indent}{fn}({self.slot_in(la)}, {self.slot_out(la)});\n")
+            if k + 1 < len(layers):
+                nxt = layers[k + 1]
+                lines.append(
+                    f"{indent}copy({self.slot_in(nxt)}, {self.slot_out(la)}, {la.out_size});\n"
+                )
+        return "".join(lines)
+
+    def streaming_api(self) -> str:
+        p, n = self.p, self.n
+        first, last = p.layers[0], p.layers[-1]
+        # The layers every step runs: up to the first one that keeps only its final output.
+        cut = next((k for k, la in enumerate(p.layers) if not la.sequence_out), len(p.layers) - 1)
+        per_step, once = p.layers[: cut + 1], p.layers[cut + 1 :]
+        out = [
+            f"void {n}_step(const float *x, float *y)\n{{\n",
+            f"    copy({self.slot_in(first)}, x, {p.input_size});\n",
+            self.run_step(p.layers),
+            f"    copy(y, {self.slot_out(last)}, {p.output_size});\n}}\n\n",
+            f"int {n}_run(const float *x, int T, float *y)\n{{\n    int t;\n",
+            "    if (T < 1)\n        return -1;\n",
+            f"    {n}_reset();\n",
+            "    for (t = 0; t < T; ++t) {\n",
+            f"        copy({self.slot_in(first)}, x + t * {p.input_size}, {p.input_size});\n",
+            self.run_step(per_step, indent="        "),
+        ]
+        if p.output_sequence:
+            out.append(
+                f"        copy(y + t * {p.output_size}, {self.slot_out(last)}, {p.output_size});\n"
+            )
+        out.append("    }\n")
+        if once:
+            out.append(
+                f"    copy({self.slot_in(once[0])}, {self.slot_out(per_step[-1])}, "
+                f"{per_step[-1].out_size});\n"
+            )
+            out.append(self.run_step(once))
+        if not p.output_sequence:
+            out.append(f"    copy(y, {self.slot_out(last)}, {p.output_size});\n")
+        out.append("    return 0;\n}\n")
+        return "".join(out)
+
+    def sequence_api(self) -> str:
+        p, n = self.p, self.n
+        seq, arena = f"{n}_sequence", p.sequence_arena
+        out = [
+            f"int {n}_run(const float *x, int T, float *y)\n{{\n",
+            "    float *in = " + seq + ", *out;\n    int t, len;\n",
+            f"    if (T < 1 || T > {n}_MAX_STEPS)\n        return -1;\n",
+            f"    {n}_reset();\n",
+            f"    copy(in, x, T * {p.input_size});\n",
+        ]
+        for k, la in enumerate(p.layers):
+            out_len = f"(T * {la.out_size})" if la.sequence_out else f"{la.out_size}"
+            # Inputs and outputs alternate between the arena's two ends (never overlapping:
+            # the arena holds the largest input + output pair).
+            dest = seq if k % 2 else f"{seq} + {arena} - {out_len}"
+            out.append(f"    /* {la.row(None) if not la.recurrent else la.name} */\n")
+            out.append(f"    out = {dest};\n")
+            if la.recurrent:
+                P = la.options["P"]
+                for di, d in enumerate(la.directions):
+                    order = "t" if d == "forward" else "T - 1 - t"
+                    slot = self.slot_out(la)
+                    out.append(
+                        f"    for (t = 0; t < T; ++t) {{\n"
+                        f"        int s = {order};\n"
+                        f"        {_tag(la, d)}_step(in + s * {la.in_size}, {slot});\n"
+                    )
+                    if la.sequence_out:
+                        dst = f"out + s * {la.out_size} + {di * P}"
+                        out.append(f"        copy({dst}, {slot}, {P});\n")
+                    out.append("    }\n")
+                    if not la.sequence_out:
+                        out.append(f"    copy(out + {di * P}, {slot}, {P});\n")
+            elif la.sequence_in:
+                out.append(
+                    f"    for (t = 0; t < T; ++t)\n"
+                    f"        {_tag(la, None)}_apply(in + t * {la.in_size}, "
+                    f"out + t * {la.out_size});\n"
+                )
+            else:
+                out.append(f"    {_tag(la, None)}_apply(in, out);\n")
+            out.append("    in = out;\n")
+        last = p.layers[-1]
+        length = f"T * {last.out_size}" if last.sequence_out else f"{last.out_size}"
+        out.append(f"    len = {length};\n    copy(y, in, len);\n    return 0;\n}}\n")
+        return "".join(out)
+
+    def reset(self) -> str:
+        lines = [f"void {self.n}_reset(void)\n{{\n"]
+        lines += [f"    zero({sym}, {size});\n" for sym, size in self.states()]
+        lines.append("}\n\n")
+        return "".join(lines)
+
+    def source(self) -> str:
+        p, n = self.p, self.n
+        rows = ", ".join(f'"{la.row(d)}"' for la, d in p.rows)
+        head = (
+            f"/* {n}.c: float32 inference, generated by lstmkit {__version__}. API in {n}.h;\n"
+            " * equations in lstmkit's docs/conventions.md. No allocation; C99 and <math.h>. */\n"
+            f'#include <math.h>\n\n#include "{n}.h"\n\n'
+            f"#ifdef {n}_COUNT_OPS\n"
+            f"{n}_ops_t {n}_ops[{n}_OP_ROWS];\n"
+            f"const char *const {n}_op_row_names[{n}_OP_ROWS] = {{{rows}}};\n"
+            f"void {n}_ops_clear(void)\n{{\n    int r;\n    for (r = 0; r < {n}_OP_ROWS; ++r) {{\n"
+            f"        {n}_ops[r].macc = {n}_ops[r].elementwise = {n}_ops[r].sigmoid = 0;\n"
+            f"        {n}_ops[r].tanh = {n}_ops[r].relu = {n}_ops[r].exp = 0;\n    }}\n}}\n"
+            f"#define COUNT(row, kind, n) ({n}_ops[row].kind += (unsigned long long)(n))\n"
+            "#else\n#define COUNT(row, kind, n) ((void)0)\n#endif\n\n"
+        )
+        cells = []
+        for la in p.layers:
+            if la.recurrent:
+                for d in la.directions:
+                    cells.append(getattr(self, la.kind)(la, d))
+            else:
+                cells.append(self.dense(la))
+        api = self.sequence_api() if p.bidirectional else self.streaming_api()
+        code = "".join(cells) + self.reset() + api
+        return head + self.data() + "\n" + _helpers(code) + code
+
+    def header(self) -> str:
+        p, n = self.p, self.n
+        guard = f"{n.upper()}_H"
+        out = [
+            f"/* {n}.h: generated by lstmkit {__version__}. float32 inference, C99. */\n",
+            f"#ifndef {guard}\n#define {guard}\n\n",
+            f"#define {n}_INPUT_SIZE {p.input_size}\n",
+            f"#define {n}_OUTPUT_SIZE {p.output_size}\n",
+            f"/* 1: {n}_run writes {n}_OUTPUT_SIZE numbers per step; 0: once per sequence. */\n",
+            f"#define {n}_OUTPUT_IS_SEQUENCE {int(p.output_sequence)}\n",
+        ]
+        if p.bidirectional:
+            out.append(
+                f"/* Longest sequence {n}_run accepts (bidirectional: static buffers). */\n"
+                f"#define {n}_MAX_STEPS {p.max_steps}\n"
+            )
+        out += [
+            f"\n/* Zero the state (every layer and direction). */\nvoid {n}_reset(void);\n",
+        ]
+        if not p.bidirectional:
+            out.append(
+                "/* One streaming step: x has INPUT_SIZE numbers, y receives OUTPUT_SIZE; the\n"
+                f" * state is kept between calls until {n}_reset. */\n"
+                f"void {n}_step(const float *x, float *y);\n"
+            )
+        out += [
+            f"/* A whole sequence from zero state: x is T x INPUT_SIZE (row-major); y receives\n"
+            f" * T x OUTPUT_SIZE or OUTPUT_SIZE numbers ({n}_OUTPUT_IS_SEQUENCE), as the\n"
+            " * Python model's predict on one sample. Returns 0, or -1 if T is out of range\n"
+            " * (then y is untouched). */\n"
+            f"int {n}_run(const float *x, int T, float *y);\n\n",
+            f"#ifdef {n}_COUNT_OPS\n/* Operations executed, per layer and direction (rows as\n"
+            " * lstmkit.analyze prints them), in the analyzer's categories. */\n"
+            f"#define {n}_OP_ROWS {len(p.rows)}\n",
+            "typedef struct {\n"
+            "    unsigned long long macc, elementwise, sigmoid, tanh, relu, exp;\n"
+            f"}} {n}_ops_t;\nextern {n}_ops_t {n}_ops[{n}_OP_ROWS];\n",
+            f"extern const char *const {n}_op_row_names[{n}_OP_ROWS];\n",
+            f"void {n}_ops_clear(void);\n#endif\n\n#endif\n",
+        ]
+        return "".join(out)
+
+
+#: Helper functions of the generated code, emitted only when used (-Wall -Werror).
+HELPERS = {
+    "sigm": (
+        "/* sigma(a) = 0.5 tanh(a/2) + 0.5: exact, and cannot overflow. */\n"
+        "static float sigm(float a) { return 0.5f * tanhf(0.5f * a) + 0.5f; }\n\n"
+    ),
+    "dot": (
+        "static float dot(const float *w, const float *v, int k)\n{\n"
+        "    float acc = 0.0f;\n    int i;\n    for (i = 0; i < k; ++i)\n"
+        "        acc += w[i] * v[i];\n    return acc;\n}\n\n"
+    ),
+    "mv": (
+        "/* out = W v for W (n, k) row-major: one accumulator per row. */\n"
+        "static void mv(float *out, const float *W, const float *v, int n, int k)\n{\n"
+        "    int r;\n    for (r = 0; r < n; ++r)\n        out[r] = dot(W + r * k, v, k);\n}\n\n"
+    ),
+    "mv_acc": (
+        "static void mv_acc(float *out, const float *W, const float *v, int n, int k)\n{\n"
+        "    int r;\n    for (r = 0; r < n; ++r)\n        out[r] += dot(W + r * k, v, k);\n}\n\n"
+    ),
+    "add": (
+        "static void add(float *a, const float *b, int n)\n{\n"
+        "    int i;\n    for (i = 0; i < n; ++i)\n        a[i] += b[i];\n}\n\n"
+    ),
+    "copy": (
+        "/* Copy that tolerates overlap (slots of the scratch may overlap between layers). */\n"
+        "static void copy(float *dst, const float *src, int n)\n{\n    int i;\n"
+        "    if (dst < src)\n        for (i = 0; i < n; ++i)\n            dst[i] = src[i];\n"
+        "    else if (dst > src)\n        for (i = n - 1; i >= 0; --i)\n"
+        "            dst[i] = src[i];\n}\n\n"
+    ),
+    "zero": (
+        "static void zero(float *p, int n)\n{\n    int i;\n    for (i = 0; i < n; ++i)\n"
+        "        p[i] = 0.0f;\n}\n\n"
+    ),
+}
+
+
+def _helpers(code: str) -> str:
+    """The helpers ``code`` calls (``dot`` also when ``mv``/``mv_acc`` are used)."""
+    used = {name for name in HELPERS if re.search(rf"\b{name}\(", code)}
+    if used & {"mv", "mv_acc"}:
+        used.add("dot")
+    return "".join(text for name, text in HELPERS.items() if name in used)
+
+
+def float_sources(plan: Plan) -> dict[str, str]:
+    """``{"<name>.h": ..., "<name>.c": ...}`` for float32 inference."""
+    e = _Emitter(plan)
+    return {f"{plan.name}.h": e.header(), f"{plan.name}.c": e.source()}
