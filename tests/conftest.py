@@ -14,3 +14,24 @@ def backend(request, monkeypatch):
     monkeypatch.setenv("LSTMKIT_BACKEND", request.param)
     with use_backend(request.param):
         yield request.param
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "one_backend: the test does not depend on the backend (it runs compiled C, or "
+        "compares both backends itself); collect it once, with the last backend",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Deselect the extra backend copies of ``one_backend`` tests (deselected, not skipped:
+    nothing is left out, the copy would repeat the same check)."""
+    keep, drop = [], []
+    for item in items:
+        spec = getattr(item, "callspec", None)
+        extra = spec is not None and spec.params.get("backend", BACKENDS[-1]) != BACKENDS[-1]
+        (drop if extra and item.get_closest_marker("one_backend") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

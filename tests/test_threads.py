@@ -25,18 +25,14 @@ def threads_in_fresh_process(**env):
     return int(done.stdout), done.stderr
 
 
-@pytest.fixture
-def once(backend):
-    if backend != "numba":
-        pytest.skip("independent of the backend; runs once, with the numba parametrization")
-
-
-def test_lstmkit_num_threads_wins_over_numbas_setting(once):
+@pytest.mark.one_backend
+def test_lstmkit_num_threads_wins_over_numbas_setting():
     assert threads_in_fresh_process(LSTMKIT_NUM_THREADS="1", NUMBA_NUM_THREADS="2")[0] == 1
     assert threads_in_fresh_process(NUMBA_NUM_THREADS="1")[0] == 1
 
 
-def test_a_bad_value_warns_in_one_line_and_is_ignored(once):
+@pytest.mark.one_backend
+def test_a_bad_value_warns_in_one_line_and_is_ignored():
     n, err = threads_in_fresh_process(LSTMKIT_NUM_THREADS="many", OPENBLAS_NUM_THREADS="2")
     assert n == 2
     assert "LSTMKIT_NUM_THREADS must be a positive integer, got 'many'; ignored" in err

@@ -88,7 +88,7 @@ def test_the_random_models_cover_every_supported_kind():
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_c_matches_predict(seed, tmp_path, backend):
+def test_c_matches_predict(seed, tmp_path):
     model = random_model(seed)
     rng = np.random.default_rng(100 + seed)
     T = int(rng.integers(1, 9))

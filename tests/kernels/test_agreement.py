@@ -142,7 +142,8 @@ def test_rnn_forward_and_backward(dtype, activation, seed):
     assert_backends_agree(run, dtype)
 
 
-def test_the_compiled_kernels_work_without_numpys_openblas(tmp_path, backend):
+@pytest.mark.one_backend
+def test_the_compiled_kernels_work_without_numpys_openblas(tmp_path):
     """Where NumPy links no OpenBLAS that Numba can call, kernels use compiled loops for
     their products; run a few agreement cases that way, in a fresh process with its own
     kernel cache (cached code is not keyed on which product it calls)."""
@@ -150,8 +151,6 @@ def test_the_compiled_kernels_work_without_numpys_openblas(tmp_path, backend):
     import subprocess
     import sys
 
-    if backend != "numba":
-        pytest.skip("compares both backends itself; run once, with the numba parametrization")
     env = {**os.environ, "LSTMKIT_NO_BLAS": "1", "NUMBA_CACHE_DIR": str(tmp_path)}
     code = (
         "import lstmkit.kernels.blas as b; assert not b.HAVE_BLAS;"
