@@ -13,10 +13,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from lstmkit.export.c_float import float_sources
+from lstmkit.export.c_float import _Emitter, float_sources
 from lstmkit.export.plan import ExportError, make_plan
 
-DTYPES = ("float32",)
+DTYPES = ("float32", "int8")
 
 
 def to_c(
@@ -26,6 +26,7 @@ def to_c(
     name: str = "model",
     dtype: str = "float32",
     max_steps: int | None = None,
+    calibration: Any = None,
 ) -> list[Path]:
     """Write C99 inference code for ``model`` into ``out_dir``.
 
@@ -39,12 +40,17 @@ def to_c(
         are generated completely first, so a failure leaves the folder as it was.
     name : str
         Prefix of every C symbol and of the files; a C identifier.
-    dtype : {"float32"}
-        Arithmetic of the generated code.
+    dtype : {"float32", "int8"}
+        Arithmetic of the generated code. int8: int8 weights with per-row multipliers,
+        int16 states, int32 accumulators, table sigmoid/tanh (lstmkit.export.int8);
+        ``<stdint.h>`` only, no library call.
     max_steps : int, optional
         Longest sequence ``<name>_run`` accepts; required for a bidirectional model,
         whose whole-sequence buffers are static. Unidirectional models stream and take
         any length.
+    calibration : array, shape (B, T, D), optional
+        Typical inputs, required for int8: the input's scale and those of unbounded
+        tensors between layers come from their largest magnitudes here (plus 10%).
 
     Returns
     -------
@@ -58,12 +64,20 @@ def to_c(
         ``max_steps``.
     """
     if dtype not in DTYPES:
-        raise ExportError(
-            f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r} (int8 export is not "
-            "available yet)"
-        )
+        raise ExportError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
     plan = make_plan(model, name, max_steps)
-    files = float_sources(plan)
+    if dtype == "float32":
+        files = float_sources(plan)
+    else:
+        if calibration is None:
+            raise ExportError(
+                "int8 export needs calibration data (calibration=..., --calibrate CSV) to "
+                "pick the scales of the input and of unbounded activations"
+            )
+        from lstmkit.export.c_int8 import int8_sources
+        from lstmkit.export.int8 import quantize
+
+        files = int8_sources(quantize(plan, model, calibration), _Emitter(plan).header("int8"))
     return _write_all(Path(out_dir), files)
 
 

@@ -1,0 +1,493 @@
+"""C99 source for int8 inference, generated from a :class:`~lstmkit.export.int8.QModel`:
+the same arithmetic as its Python model, statement by statement (tested bit-exact), with
+``<stdint.h>`` types and no library call at all.
+
+Memory follows the analyzer with ``weights="int8", state="int16"``: int8 matrices with a
+32-bit multiplier per row, 32-bit biases and peepholes, int16 state; the per-step scratch
+is a union of one struct per layer (its int32 gate accumulators, int16 input and output),
+so its size is the largest layer's; whole sequences (bidirectional models) are int16.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from lstmkit import __version__
+from lstmkit.export.c_float import c_float
+from lstmkit.export.int8 import EXP, I16, Q_ACT, Q_PRE, SIGMOID, TANH, QMatrix, QModel
+from lstmkit.export.plan import CLayer
+
+PER_LINE = 12
+
+
+def _ints(ctype: str, name: str, values, static: bool = False) -> str:
+    flat = np.asarray(values, np.int64).ravel()
+    body = ",\n".join(
+        "    " + ", ".join(str(int(v)) for v in flat[i : i + PER_LINE])
+        for i in range(0, flat.size, PER_LINE)
+    )
+    return f"{'static ' if static else ''}const {ctype} {name}[{flat.size}] = {{\n{body}\n}};\n"
+
+
+def _tag(la: CLayer, d) -> str:
+    return f"l{la.index}{'' if d is None else d[0]}"
+
+
+HELPERS = {
+    "rq": """static int32_t rq(int64_t v, int n)
+{
+    return (int32_t)((v + ((int64_t)1 << (n - 1))) >> n);
+}
+
+""",
+    "sat16": f"""static int16_t sat16(int32_t v)
+{{
+    return (int16_t)(v > {I16} ? {I16} : (v < -{I16} ? -{I16} : v));
+}}
+
+""",
+    "row16": """/* Row r of an int8 matrix times an int16 vector, requantized. */
+static int32_t row16(const int8_t *W, const int32_t *m, int n, const int16_t *v, int r, int k)
+{
+    int32_t acc = 0;
+    int i;
+    for (i = 0; i < k; ++i)
+        acc += (int32_t)W[r * k + i] * (int32_t)v[i];
+    return rq((int64_t)acc * m[r], n);
+}
+
+""",
+    "row32": """/* The same for a vector held in int32 (values in int16 range). */
+static int32_t row32(const int8_t *W, const int32_t *m, int n, const int32_t *v, int r, int k)
+{
+    int32_t acc = 0;
+    int i;
+    for (i = 0; i < k; ++i)
+        acc += (int32_t)W[r * k + i] * v[i];
+    return rq((int64_t)acc * m[r], n);
+}
+
+""",
+    "lut": f"""/* Interpolated table: Q{Q_PRE} in from lo, a point per 2^7 units, Q{Q_ACT} out. */
+static int32_t lut(const int16_t *t, int points, int32_t lo, int32_t a)
+{{
+    int32_t hi = lo + ((points - 1) << 7) - 1, u, i, f;
+    if (a < lo)
+        a = lo;
+    if (a > hi)
+        a = hi;
+    u = a - lo;
+    i = u >> 7;
+    f = u & 127;
+    return t[i] + (((int32_t)(t[i + 1] - t[i]) * f + 64) >> 7);
+}}
+
+""",
+    "copy16": """static void copy16(int16_t *dst, const int16_t *src, int n)
+{
+    int i;
+    if (dst < src)
+        for (i = 0; i < n; ++i)
+            dst[i] = src[i];
+    else if (dst > src)
+        for (i = n - 1; i >= 0; --i)
+            dst[i] = src[i];
+}
+
+""",
+    "zero16": """static void zero16(int16_t *p, int n)
+{
+    int i;
+    for (i = 0; i < n; ++i)
+        p[i] = 0;
+}
+
+""",
+}
+
+
+def _used(code: str) -> str:
+    """Tables and helpers that ``code`` refers to (the compiler rejects unused ones)."""
+    names = {n for n in HELPERS if re.search(rf"\b{n}\(", code)}
+    if names & {"row16", "row32"}:
+        names.add("rq")
+    tables = "".join(
+        _ints("int16_t", f"lut_{name}", table, static=True)
+        for name, table in (("sigmoid", SIGMOID), ("tanh", TANH), ("exp", EXP))
+        if f"lut_{name}" in code
+    )
+    head = "/* sigmoid, tanh on [-8, 8], exp on [-8, 0]: int16 Q15 points. */\n" if tables else ""
+    return head + tables + "\n" + "".join(t for n, t in HELPERS.items() if n in names)
+
+
+class _Emitter:
+    def __init__(self, q: QModel) -> None:
+        self.q = q
+        self.p = q.plan
+        self.n = q.plan.name
+
+    def w(self, la, d, key) -> str:
+        return f"{self.n}_w_{_tag(la, d)}_{key}"
+
+    def s(self, la, d, key) -> str:
+        return f"{self.n}_s_{_tag(la, d)}_{key}"
+
+    def sc(self, la, part) -> str:
+        return f"{self.n}_scratch.{_tag(la, None)}.{part}"
+
+    def matrix(self, la, d, key, m: QMatrix) -> str:
+        return _ints("int8_t", self.w(la, d, key), m.q) + _ints(
+            "int32_t", self.w(la, d, key + "_m"), m.mult
+        )
+
+    def row(self, la, d, key, m: QMatrix, v: str, r: str, k: int, wide=False) -> str:
+        fn = "row32" if wide else "row16"
+        return f"{fn}({self.w(la, d, key)}, {self.w(la, d, key + '_m')}, {m.shift}, {v}, {r}, {k})"
+
+    # -- data ----------------------------------------------------------------------------
+    def data(self) -> str:
+        out = ["/* Weights (const: flash): int8 rows, 32-bit row multipliers and vectors. */\n"]
+        for la, ql in zip(self.p.layers, self.q.layers, strict=True):
+            for d in la.directions:
+                for key, val in ql.dirs[d].items():
+                    if isinstance(val, QMatrix):
+                        out.append(self.matrix(la, d, key, val))
+                    elif val is not None:
+                        out.append(_ints("int32_t", self.w(la, d, key), val))
+        out.append("\n/* State: int16, kept between calls. */\n")
+        for sym, size in self.states():
+            out.append(f"int16_t {sym}[{size}];\n")
+        out.append("\n/* Scratch of one step: the largest layer's accumulators and vectors. */\n")
+        out.append("union " + self.n + "_scratch_u {\n")
+        for la in self.p.layers:
+            parts = [f"int32_t acc[{la.gates}];"] if la.gates else []
+            parts += [f"int16_t in[{la.in_size}];", f"int16_t out[{la.out_size}];"]
+            out.append(f"    struct {{\n        {' '.join(parts)}\n    }} {_tag(la, None)};\n")
+        out.append(f"}};\nunion {self.n}_scratch_u {self.n}_scratch;\n")
+        if self.p.bidirectional:
+            out.append(
+                "/* Whole sequences between layers (bidirectional models). */\n"
+                f"int16_t {self.n}_sequence[{self.p.sequence_arena}];\n"
+            )
+        return "".join(out)
+
+    def states(self) -> list[tuple[str, int]]:
+        out = []
+        for la in self.p.layers:
+            names = ("h", "c") if la.kind == "lstm" else ("h",)
+            for d in la.directions if la.recurrent else ():
+                out += [(self.s(la, d, k), n) for k, n in zip(names, la.state_sizes, strict=True)]
+        return out
+
+    # -- cells ---------------------------------------------------------------------------
+    def lstm(self, la, ql, d) -> str:
+        P_, H, D, P = ql.dirs[d], la.options["H"], la.in_size, la.options["P"]
+        h, c = self.s(la, d, "h"), self.s(la, d, "c")
+        a = self.sc(la, "acc")
+        pp = self.w(la, d, "p")
+        body = [
+            f"/* {la.row(d)}: LSTM step (int8). */\n",
+            f"static void {_tag(la, d)}_step(const int16_t *x, int16_t *out)\n{{\n",
+            f"    int32_t *a = {a};\n    int j;\n",
+            f"    for (j = 0; j < {4 * H}; ++j)\n"
+            f"        a[j] = {self.row(la, d, 'Wx', P_['Wx'], 'x', 'j', D)}"
+            f" + {self.row(la, d, 'Wh', P_['Wh'], h, 'j', P)} + {self.w(la, d, 'b')}[j];\n",
+        ]
+        if P_.get("p") is not None:
+            body.append(
+                f"    for (j = 0; j < {H}; ++j) {{\n"
+                f"        a[j] += rq((int64_t){pp}[j] * {c}[j], {Q_ACT});\n"
+                f"        a[{H} + j] += rq((int64_t){pp}[{H} + j] * {c}[j], {Q_ACT});\n    }}\n"
+            )
+        body.append(
+            f"    for (j = 0; j < {H}; ++j) {{\n"
+            f"        int32_t i = lut(lut_sigmoid, 257, -16384, a[j]);\n"
+            f"        int32_t f = lut(lut_sigmoid, 257, -16384, a[{H} + j]);\n"
+            f"        int32_t g = lut(lut_tanh, 257, -16384, a[{3 * H} + j]);\n"
+            f"        {c}[j] = sat16(rq((int64_t)f * {c}[j], {Q_ACT}) + "
+            f"rq((int64_t)i * g, {2 * Q_ACT - 11}));\n    }}\n"
+        )
+        if P_.get("p") is not None:
+            body.append(
+                f"    for (j = 0; j < {H}; ++j)\n"
+                f"        a[{2 * H} + j] += rq((int64_t){pp}[{2 * H} + j] * {c}[j], {Q_ACT});\n"
+            )
+        proj = la.options["proj"]
+        dest = "a[j]" if proj else "out[j]"  # with a projection, m waits in a (int32)
+        body.append(
+            f"    for (j = 0; j < {H}; ++j) {{\n"
+            f"        int32_t o = lut(lut_sigmoid, 257, -16384, a[{2 * H} + j]);\n"
+            f"        {dest} = sat16(rq((int64_t)o * lut(lut_tanh, 257, -16384, {c}[j]), "
+            f"{Q_ACT}));\n    }}\n"
+        )
+        if proj:
+            body.append(
+                f"    for (j = 0; j < {P}; ++j)\n"
+                f"        out[j] = sat16("
+                f"{self.row(la, d, 'Wr', P_['Wr'], 'a', 'j', H, wide=True)});\n"
+            )
+        body.append(f"    copy16({h}, out, {P});\n}}\n\n")
+        return "".join(body)
+
+    def gru(self, la, ql, d) -> str:
+        P_, H, D = ql.dirs[d], la.options["H"], la.in_size
+        h = self.s(la, d, "h")
+        bx, bh = self.w(la, d, "bx"), self.w(la, d, "bh")
+        sig = "lut(lut_sigmoid, 257, -16384, "
+        tanh = "lut(lut_tanh, 257, -16384, "
+        body = [
+            f"/* {la.row(d)}: GRU step (int8), reset_after={int(la.options['reset_after'])}. */\n",
+            f"static void {_tag(la, d)}_step(const int16_t *x, int16_t *out)\n{{\n",
+            f"    int32_t *a = {self.sc(la, 'acc')};\n    int j;\n",
+            f"    for (j = 0; j < {3 * H}; ++j)\n"
+            f"        a[j] = {self.row(la, d, 'Wx', P_['Wx'], 'x', 'j', D)} + {bx}[j];\n",
+            f"    for (j = 0; j < {2 * H}; ++j)\n"
+            f"        a[j] += {self.row(la, d, 'Wh_rz', P_['Wh_rz'], h, 'j', H)} + {bh}[j];\n",
+        ]
+        if la.options["reset_after"]:
+            body.append(
+                f"    for (j = 0; j < {H}; ++j) {{\n"
+                f"        int32_t r = {sig}a[j]), z = {sig}a[{H} + j]);\n"
+                f"        int32_t hn = {self.row(la, d, 'Wh_n', P_['Wh_n'], h, 'j', H)}"
+                f" + {bh}[{2 * H} + j];\n"
+                f"        int32_t n = {tanh}a[{2 * H} + j] + rq((int64_t)r * hn, {Q_ACT}));\n"
+                f"        out[j] = sat16(n + rq((int64_t)z * ({h}[j] - n), {Q_ACT}));\n    }}\n"
+            )
+        else:
+            body.append(
+                f"    for (j = 0; j < {H}; ++j) {{ /* r * h waits in out, z in a */\n"
+                f"        out[j] = sat16(rq((int64_t){sig}a[j]) * {h}[j], {Q_ACT}));\n"
+                f"        a[{H} + j] = {sig}a[{H} + j]);\n    }}\n"
+                f"    for (j = 0; j < {H}; ++j)\n"
+                f"        a[{2 * H} + j] = {tanh}a[{2 * H} + j] + "
+                f"{self.row(la, d, 'Wh_n', P_['Wh_n'], 'out', 'j', H)} + {bh}[{2 * H} + j]);\n"
+                f"    for (j = 0; j < {H}; ++j) {{\n"
+                f"        int32_t n = a[{2 * H} + j];\n"
+                f"        out[j] = sat16(n + rq((int64_t)a[{H} + j] * ({h}[j] - n), {Q_ACT}));\n"
+                "    }\n"
+            )
+        body.append(f"    copy16({h}, out, {H});\n}}\n\n")
+        return "".join(body)
+
+    def rnn(self, la, ql, d) -> str:
+        P_, H, D = ql.dirs[d], la.options["H"], la.in_size
+        h = self.s(la, d, "h")
+        if la.options["activation"] == "tanh":
+            act = "lut(lut_tanh, 257, -16384, a)"
+        else:
+            m, n = ql.extra["out"]
+            act = f"sat16(rq((int64_t)(a > 0 ? a : 0) * {m}, {n}))"
+        return (
+            f"/* {la.row(d)}: RNN step (int8, {la.options['activation']}). */\n"
+            f"static void {_tag(la, d)}_step(const int16_t *x, int16_t *out)\n{{\n"
+            f"    int j;\n    for (j = 0; j < {H}; ++j) {{\n"
+            f"        int32_t a = {self.row(la, d, 'Wx', P_['Wx'], 'x', 'j', D)} + "
+            f"{self.row(la, d, 'Wh', P_['Wh'], h, 'j', H)} + {self.w(la, d, 'b')}[j];\n"
+            f"        out[j] = (int16_t){act};\n    }}\n"
+            f"    copy16({h}, out, {H});\n}}\n\n"
+        )
+
+    def dense(self, la, ql, last: bool) -> str:
+        n_out, k = la.out_size, la.in_size
+        P_ = ql.dirs[None]
+        act = la.options["activation"]
+        a = f"{self.row(la, None, 'W', P_['W'], 'x', 'j', k)} + {self.w(la, None, 'b')}[j]"
+        sig = {"sigmoid": "lut_sigmoid", "tanh": "lut_tanh"}.get(act)
+        if last:
+            sig_t = f"(float)lut({sig}, 257, -16384, a) * {c_float(2.0**-Q_ACT)}" if sig else ""
+            body = [
+                f"/* {la.row(None)}: Dense (int8) {k} -> {n_out}, {act}; float out. */\n",
+                f"static void {_tag(la, None)}_apply(const int16_t *x, float *y)\n{{\n",
+                "    int j;\n",
+            ]
+            if act == "softmax":
+                body.append(
+                    "    int32_t top, sum = 0;\n"
+                    f"    for (j = 0; j < {n_out}; ++j) /* exact: |a| < 2^24 */\n"
+                    f"        y[j] = (float)({a});\n"
+                    "    top = (int32_t)y[0];\n"
+                    f"    for (j = 1; j < {n_out}; ++j)\n"
+                    "        if ((int32_t)y[j] > top)\n            top = (int32_t)y[j];\n"
+                    f"    for (j = 0; j < {n_out}; ++j) {{\n"
+                    "        int32_t e = lut(lut_exp, 129, -16384, (int32_t)y[j] - top);\n"
+                    "        y[j] = (float)e;\n        sum += e;\n    }\n"
+                    f"    for (j = 0; j < {n_out}; ++j)\n        y[j] = y[j] / (float)sum;\n}}\n\n"
+                )
+                return "".join(body)
+            if sig:
+                expr = sig_t
+            elif act == "relu":
+                expr = f"(float)(a > 0 ? a : 0) * {c_float(2.0**-Q_PRE)}"
+            else:
+                expr = f"(float)a * {c_float(2.0**-Q_PRE)}"
+            body.append(
+                f"    for (j = 0; j < {n_out}; ++j) {{\n        int32_t a = {a};\n"
+                f"        y[j] = {expr};\n    }}\n}}\n\n"
+            )
+            return "".join(body)
+        if sig:
+            expr = f"(int16_t)lut({sig}, 257, -16384, a)"
+        else:
+            m, n = ql.extra["out"]
+            pos = "(a > 0 ? a : 0)" if act == "relu" else "a"
+            expr = f"sat16(rq((int64_t){pos} * {m}, {n}))"
+        return (
+            f"/* {la.row(None)}: Dense (int8) {k} -> {n_out}, {act}. */\n"
+            f"static void {_tag(la, None)}_apply(const int16_t *x, int16_t *out)\n{{\n"
+            f"    int j;\n    for (j = 0; j < {n_out}; ++j) {{\n        int32_t a = {a};\n"
+            f"        out[j] = {expr};\n    }}\n}}\n\n"
+        )
+
+    # -- the public functions --------------------------------------------------------------
+    def quantize_fn(self) -> str:
+        inv = c_float(float(self.q.input_inv))
+        return (
+            "/* float input -> int16 at the input scale (saturating, half away from 0). */\n"
+            "static void quantize(const float *x, int16_t *q, int n)\n{\n    int i;\n"
+            "    for (i = 0; i < n; ++i) {\n"
+            f"        float v = x[i] * {inv};\n"
+            f"        if (v > {I16}.0f)\n            v = {I16}.0f;\n"
+            f"        if (v < -{I16}.0f)\n            v = -{I16}.0f;\n"
+            "        q[i] = (int16_t)(v >= 0.0f ? (int32_t)(v + 0.5f) : (int32_t)(v - 0.5f));\n"
+            "    }\n}\n\n"
+        )
+
+    def to_float(self, src: str, dst: str, n: str) -> str:
+        """Code converting the last recurrent layer's int16 output to float."""
+        scale = c_float(float(np.float32(self.q.layers[-1].out_scale)))
+        return f"    for (i = 0; i < {n}; ++i)\n        {dst}[i] = (float){src}[i] * {scale};\n"
+
+    def run_step(self, layers, y: str, indent: str) -> str:
+        """Layers of one step: inputs in their scratch slot; the last one writes ``y``."""
+        lines = []
+        final = self.p.layers[-1]
+        for k, la in enumerate(layers):
+            is_last = la is final
+            src = self.sc(la, "in")
+            if is_last and not la.recurrent:
+                lines.append(f"{indent}{_tag(la, None)}_apply({src}, {y});\n")
+                continue
+            fn = f"{_tag(la, 'forward')}_step" if la.recurrent else f"{_tag(la, None)}_apply"
+            lines.append(f"{indent}{fn}({src}, {self.sc(la, 'out')});\n")
+            if is_last:
+                conv = self.to_float(self.sc(la, "out"), y, str(la.out_size))
+                lines.append(conv.replace("    ", indent, 1))
+            elif k + 1 < len(layers):
+                nxt = layers[k + 1]
+                lines.append(
+                    f"{indent}copy16({self.sc(nxt, 'in')}, {self.sc(la, 'out')}, {la.out_size});\n"
+                )
+        return "".join(lines)
+
+    def streaming_api(self) -> str:
+        p, n = self.p, self.n
+        first = p.layers[0]
+        cut = next((k for k, la in enumerate(p.layers) if not la.sequence_out), len(p.layers) - 1)
+        per_step, once = p.layers[: cut + 1], p.layers[cut + 1 :]
+        out = [
+            f"void {n}_step(const float *x, float *y)\n{{\n    int i;\n    (void)i;\n",
+            f"    quantize(x, {self.sc(first, 'in')}, {p.input_size});\n",
+            self.run_step(p.layers, "y", "    "),
+            "}\n\n",
+            f"int {n}_run(const float *x, int T, float *y)\n{{\n    int t, i;\n    (void)i;\n",
+            "    if (T < 1)\n        return -1;\n",
+            f"    {n}_reset();\n    for (t = 0; t < T; ++t) {{\n",
+            f"        quantize(x + t * {p.input_size}, {self.sc(first, 'in')}, {p.input_size});\n",
+        ]
+        y_t = f"y + t * {p.output_size}" if p.output_sequence else "y"
+        if once:
+            out.append(self.run_step(per_step, "y", "        "))
+            out.append("    }\n")
+            out.append(
+                f"    copy16({self.sc(once[0], 'in')}, {self.sc(per_step[-1], 'out')}, "
+                f"{per_step[-1].out_size});\n"
+            )
+            out.append(self.run_step(once, "y", "    "))
+        else:
+            out.append(self.run_step(per_step, f"({y_t})", "        "))
+            out.append("    }\n")
+        out.append("    return 0;\n}\n")
+        return "".join(out)
+
+    def sequence_api(self) -> str:
+        p, n = self.p, self.n
+        seq, arena = f"{n}_sequence", p.sequence_arena
+        out = [
+            f"int {n}_run(const float *x, int T, float *y)\n{{\n",
+            f"    int16_t *in = {seq}, *out;\n    int t, i;\n    (void)i;\n",
+            f"    if (T < 1 || T > {n}_MAX_STEPS)\n        return -1;\n",
+            f"    {n}_reset();\n",
+            f"    for (t = 0; t < T; ++t)\n"
+            f"        quantize(x + t * {p.input_size}, in + t * {p.input_size}, {p.input_size});\n",
+        ]
+        final = p.layers[-1]
+        for k, la in enumerate(p.layers):
+            out_len = f"(T * {la.out_size})" if la.sequence_out else f"{la.out_size}"
+            dest = seq if k % 2 else f"{seq} + {arena} - {out_len}"
+            out.append(f"    out = {dest};\n")
+            if la.recurrent:
+                P = la.options["P"]
+                slot = self.sc(la, "out")
+                for di, d in enumerate(la.directions):
+                    order = "t" if d == "forward" else "T - 1 - t"
+                    out.append(
+                        f"    for (t = 0; t < T; ++t) {{\n        int s = {order};\n"
+                        f"        {_tag(la, d)}_step(in + s * {la.in_size}, {slot});\n"
+                    )
+                    if la.sequence_out:
+                        out.append(
+                            f"        copy16(out + s * {la.out_size} + {di * P}, {slot}, {P});\n"
+                        )
+                    out.append("    }\n")
+                    if not la.sequence_out:
+                        out.append(f"    copy16(out + {di * P}, {slot}, {P});\n")
+                if la is final:
+                    out.append(self.to_float("out", "y", out_len))
+            elif la is final:
+                if la.sequence_in:
+                    out.append(
+                        f"    for (t = 0; t < T; ++t)\n        {_tag(la, None)}_apply("
+                        f"in + t * {la.in_size}, y + t * {la.out_size});\n"
+                    )
+                else:
+                    out.append(f"    {_tag(la, None)}_apply(in, y);\n")
+            elif la.sequence_in:
+                out.append(
+                    f"    for (t = 0; t < T; ++t)\n        {_tag(la, None)}_apply("
+                    f"in + t * {la.in_size}, out + t * {la.out_size});\n"
+                )
+            else:
+                out.append(f"    {_tag(la, None)}_apply(in, out);\n")
+            out.append("    in = out;\n")
+        out.append("    (void)in;\n    return 0;\n}\n")
+        return "".join(out)
+
+    def reset(self) -> str:
+        lines = [f"void {self.n}_reset(void)\n{{\n"]
+        lines += [f"    zero16({sym}, {size});\n" for sym, size in self.states()]
+        lines.append("}\n\n")
+        return "".join(lines)
+
+    def source(self) -> str:
+        n = self.n
+        cells = []
+        last = len(self.p.layers) - 1
+        for k, (la, ql) in enumerate(zip(self.p.layers, self.q.layers, strict=True)):
+            if la.recurrent:
+                cells += [getattr(self, la.kind)(la, ql, d) for d in la.directions]
+            else:
+                cells.append(self.dense(la, ql, k == last))
+        api = self.sequence_api() if self.p.bidirectional else self.streaming_api()
+        code = self.quantize_fn() + "".join(cells) + self.reset() + api
+        return (
+            f"/* {n}.c: int8 inference, generated by lstmkit {__version__}. API in {n}.h;\n"
+            " * number formats in lstmkit/export/int8.py. No allocation, no library. */\n"
+            f'#include <stdint.h>\n\n#include "{n}.h"\n\n' + self.data() + "\n" + _used(code) + code
+        )
+
+
+def int8_sources(q: QModel, header: str) -> dict[str, str]:
+    """``{"<name>.h": header, "<name>.c": ...}`` for int8 inference."""
+    return {f"{q.plan.name}.h": header, f"{q.plan.name}.c": _Emitter(q).source()}
