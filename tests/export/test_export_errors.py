@@ -38,9 +38,15 @@ def test_bidirectional_models_need_max_steps(tmp_path):
             to_c(small(bi=True), tmp_path, max_steps=bad)
 
 
-def test_int8_is_refused_until_it_exists(tmp_path):
-    with pytest.raises(ExportError, match="dtype must be one of float32"):
+def test_the_dtype_is_checked_and_int8_needs_calibration(tmp_path):
+    with pytest.raises(ExportError, match="dtype must be one of float32, int8"):
+        to_c(small(), tmp_path, dtype="int4")
+    with pytest.raises(ExportError, match=r"int8 export needs calibration data"):
         to_c(small(), tmp_path, dtype="int8")
+    for bad in (np.zeros((2, 3)), np.zeros((1, 3, 5)), np.full((1, 3, 2), np.nan)):
+        with pytest.raises(ExportError, match="calibration data must"):
+            to_c(small(), tmp_path, dtype="int8", calibration=bad)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_failure_leaves_an_existing_folder_as_it_was(tmp_path):
@@ -90,3 +96,28 @@ def test_command_line_errors_are_one_line_with_exit_2(args, message, tmp_path):
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "c").exists() or not any((tmp_path / "c").iterdir())
+
+
+def test_the_command_line_exports_int8_with_a_calibration_csv(tmp_path):
+    lk.save(small(), tmp_path / "m.safetensors")
+    rng = np.random.default_rng(0)
+    (tmp_path / "cal.csv").write_text(
+        "t,a,b\n"
+        + "".join(f"x{i},{u:.4f},{v:.4f}\n" for i, (u, v) in enumerate(rng.normal(size=(20, 2))))
+    )
+    base = [sys.executable, "-m", "lstmkit", "export", str(tmp_path / "m.safetensors"), "--to",
+            "c", "--dtype", "int8"]  # fmt: skip
+    done = subprocess.run([*base, "--out", str(tmp_path / "c"), "--calibrate",
+                           str(tmp_path / "cal.csv")], capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "int8_t model_w_" in (tmp_path / "c" / "model.c").read_text()
+    (tmp_path / "one.csv").write_text("a\n1\n2\n")
+    cases = (([], "needs --calibrate CSV"),
+             (["--calibrate", str(tmp_path / "one.csv")], "reads 2 input column"),
+             (["--calibrate", str(tmp_path / "nope.csv")], "no file at"))  # fmt: skip
+    for extra, message in cases:
+        done = subprocess.run([*base, "--out", str(tmp_path / "d"), *extra],
+                              capture_output=True, text=True)  # fmt: skip
+        assert done.returncode == 2 and message in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "d").exists()

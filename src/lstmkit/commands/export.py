@@ -9,6 +9,7 @@ from lstmkit.cli_types import positive_int
 EPILOG = """examples:
   lstmkit export model.safetensors --to c --out firmware/ --name sensor
   lstmkit export bi.safetensors --to c --out c/ --max-steps 128
+  lstmkit export model.safetensors --to c --out c/ --dtype int8 --calibrate inputs.csv
 
 Writes <name>.h and <name>.c (C99, <math.h> only, no allocation): <name>_reset,
 <name>_step (unidirectional models: one streaming step) and <name>_run (a whole
@@ -29,7 +30,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--to", choices=("c",), required=True, help="target language")
     p.add_argument("--out", metavar="DIR", required=True, help="output folder (created)")
     p.add_argument("--name", default="model", help="C prefix and file name (default: model)")
-    p.add_argument("--dtype", choices=("float32",), default="float32", help="arithmetic")
+    p.add_argument(
+        "--dtype",
+        choices=("float32", "int8"),
+        default="float32",
+        help="arithmetic: float32, or int8 weights with int16 states (needs --calibrate)",
+    )
+    p.add_argument(
+        "--calibrate",
+        metavar="CSV",
+        help="int8: typical inputs, one row per time step with the model's input columns "
+        "(numeric columns are used, a header row is allowed)",
+    )
     p.add_argument(
         "--max-steps",
         type=positive_int,
@@ -45,6 +57,33 @@ def run(args: argparse.Namespace) -> int:
 
     check_name(args.name)  # before reading a possibly large model file
     model = read_model(args.model)
-    files = to_c(model, args.out, name=args.name, dtype=args.dtype, max_steps=args.max_steps)
+    calibration = None
+    if args.calibrate is not None:
+        calibration = read_calibration(args.calibrate, model.input_size)
+    elif args.dtype == "int8":
+        raise ValueError("--dtype int8 needs --calibrate CSV: typical inputs to pick scales")
+    files = to_c(model, args.out, name=args.name, dtype=args.dtype, max_steps=args.max_steps,
+                 calibration=calibration)  # fmt: skip
     print(f"Wrote {', '.join(str(f) for f in files)}")
     return 0
+
+
+def read_calibration(path: str, input_size: int):
+    """A CSV of inputs, one row per time step, as one sequence ``(1, N, D)``."""
+    import numpy as np
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(path)
+    except FileNotFoundError:
+        raise ValueError(f"no file at {path!r}") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable CSV ({exc})") from None
+    numeric = frame.select_dtypes("number")
+    if numeric.shape[1] != input_size or len(numeric) == 0:
+        raise ValueError(
+            f"{path}: the model reads {input_size} input column(s), the CSV has "
+            f"{numeric.shape[1]} numeric column(s) and {len(numeric)} row(s); give one "
+            "numeric column per input feature"
+        )
+    return numeric.to_numpy(np.float64)[None]

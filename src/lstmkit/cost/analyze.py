@@ -33,7 +33,8 @@ from lstmkit.layers.recurrent import Recurrent
 WEIGHT_DTYPES = {"float32": 4, "int8": 1}
 STATE_DTYPES = {"float32": 4, "int16": 2}
 ACCUMULATOR_BYTES = 4  # float32 sums, or int32 accumulators behind int8 weights
-#: int8 matrices keep one float32 scale per output row; biases and peepholes stay 32-bit
+#: int8 matrices keep one 32-bit scale per output row (the C exporter's fixed-point
+#: multiplier); biases and peepholes stay 32-bit
 #: (they are added to the 32-bit accumulator, as in CMSIS-NN and TFLite Micro).
 INT8_ROW_SCALE_BYTES = 4
 INT8_VECTOR_BYTES = 4
@@ -102,7 +103,7 @@ def analyze(
     lengths : array of int, shape (B,), optional
         Valid steps per sequence; the recurrent layers then cost ``sum(lengths)`` steps.
     weights : "float32" or "int8"
-        Storage of the weights (int8: per-row float32 scales, 32-bit biases).
+        Storage of the weights (int8: 32-bit per-row scales, 32-bit biases).
     state : "float32" or "int16"
         Storage of states and activations.
     target : str or Target, optional

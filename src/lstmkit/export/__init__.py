@@ -1,8 +1,11 @@
 """Export to dependency-free C99 for microcontrollers (docs/embedded.md).
 
 :func:`to_c` writes ``<name>.h`` and ``<name>.c``: static buffers sized at export time,
-``const`` weights, no allocation, ``<math.h>`` only. See :mod:`lstmkit.export.plan` for
-what is supported and :mod:`lstmkit.export.c_float` for the generated code.
+``const`` weights, no allocation; float32 code needs ``<math.h>``, int8 code no library.
+:mod:`lstmkit.export.plan` decides what runs, :mod:`lstmkit.export.c_float` and
+:mod:`lstmkit.export.c_int8` write it, :mod:`lstmkit.export.int8` defines (and runs in
+Python) the integer arithmetic, :mod:`lstmkit.export.mcu` runs it on an emulated
+Cortex-M4F.
 """
 
 from __future__ import annotations
