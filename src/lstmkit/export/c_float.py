@@ -59,13 +59,8 @@ class _Emitter:
         return f"{self.n}_s_{_tag(layer, d)}_{key}"
 
     def states(self) -> list[tuple[str, int]]:
-        """``(symbol, floats)`` of every state vector: ``h`` (and the LSTM's ``c``)."""
-        out = []
-        for la in self.p.layers:
-            names = ("h", "c") if la.kind == "lstm" else ("h",)
-            for d in la.directions if la.recurrent else ():
-                out += [(self.s(la, d, k), n) for k, n in zip(names, la.state_sizes, strict=True)]
-        return out
+        """``(symbol, numbers)`` of every state vector."""
+        return [(self.s(la, d, k), n) for la, d, k, n in self.p.state_vectors()]
 
     def count(self, layer, d, kind, n) -> str:
         if not n:
@@ -274,9 +269,7 @@ class _Emitter:
     def streaming_api(self) -> str:
         p, n = self.p, self.n
         first, last = p.layers[0], p.layers[-1]
-        # The layers every step runs: up to the first one that keeps only its final output.
-        cut = next((k for k, la in enumerate(p.layers) if not la.sequence_out), len(p.layers) - 1)
-        per_step, once = p.layers[: cut + 1], p.layers[cut + 1 :]
+        per_step, once = p.step_split()
         out = [
             f"void {n}_step(const float *x, float *y)\n{{\n",
             f"    copy({self.slot_in(first)}, x, {p.input_size});\n",

@@ -15,7 +15,7 @@ import re
 import numpy as np
 
 from lstmkit import __version__
-from lstmkit.export.c_float import c_float
+from lstmkit.export.c_float import _tag, c_float
 from lstmkit.export.int8 import EXP, I16, Q_ACT, Q_PRE, SIGMOID, TANH, QMatrix, QModel
 from lstmkit.export.plan import CLayer
 
@@ -29,10 +29,6 @@ def _ints(ctype: str, name: str, values, static: bool = False) -> str:
         for i in range(0, flat.size, PER_LINE)
     )
     return f"{'static ' if static else ''}const {ctype} {name}[{flat.size}] = {{\n{body}\n}};\n"
-
-
-def _tag(la: CLayer, d) -> str:
-    return f"l{la.index}{'' if d is None else d[0]}"
 
 
 HELPERS = {
@@ -174,12 +170,8 @@ class _Emitter:
         return "".join(out)
 
     def states(self) -> list[tuple[str, int]]:
-        out = []
-        for la in self.p.layers:
-            names = ("h", "c") if la.kind == "lstm" else ("h",)
-            for d in la.directions if la.recurrent else ():
-                out += [(self.s(la, d, k), n) for k, n in zip(names, la.state_sizes, strict=True)]
-        return out
+        """``(symbol, numbers)`` of every state vector."""
+        return [(self.s(la, d, k), n) for la, d, k, n in self.p.state_vectors()]
 
     # -- cells ---------------------------------------------------------------------------
     def lstm(self, la, ql, d) -> str:
@@ -384,8 +376,7 @@ class _Emitter:
     def streaming_api(self) -> str:
         p, n = self.p, self.n
         first = p.layers[0]
-        cut = next((k for k, la in enumerate(p.layers) if not la.sequence_out), len(p.layers) - 1)
-        per_step, once = p.layers[: cut + 1], p.layers[cut + 1 :]
+        per_step, once = p.step_split()
         out = [
             f"void {n}_step(const float *x, float *y)\n{{\n    int i;\n    (void)i;\n",
             f"    quantize(x, {self.sc(first, 'in')}, {p.input_size});\n",

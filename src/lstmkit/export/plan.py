@@ -92,6 +92,24 @@ class Plan:
     max_steps: int | None  # whole-sequence buffers' length (bidirectional models)
     sequence_arena: int  # floats of whole-sequence buffers (0 without)
 
+    def step_split(self) -> tuple[list[CLayer], list[CLayer]]:
+        """``(per_step, once)``: the layers ``run`` executes at every step (up to the first
+        that keeps only its final output) and those it runs once, at the end."""
+        cut = next(
+            (k for k, la in enumerate(self.layers) if not la.sequence_out), len(self.layers) - 1
+        )
+        return self.layers[: cut + 1], self.layers[cut + 1 :]
+
+    def state_vectors(self) -> list[tuple[CLayer, str, str, int]]:
+        """``(layer, direction, name, size)`` of every state vector: ``h`` (and the
+        LSTM's ``c``) per recurrent layer and direction."""
+        out = []
+        for la in self.layers:
+            names = ("h", "c") if la.kind == "lstm" else ("h",)
+            for d in la.directions if la.recurrent else ():
+                out += [(la, d, k, n) for k, n in zip(names, la.state_sizes, strict=True)]
+        return out
+
     @property
     def rows(self) -> list[tuple[CLayer, str | None]]:
         """Operation-count rows in the analyzer's order: (layer, direction)."""
