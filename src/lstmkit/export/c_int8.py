@@ -17,7 +17,6 @@ import numpy as np
 from lstmkit import __version__
 from lstmkit.export.c_float import _tag, c_float
 from lstmkit.export.int8 import EXP, I16, Q_ACT, Q_PRE, SIGMOID, TANH, QMatrix, QModel
-from lstmkit.export.plan import CLayer
 
 PER_LINE = 12
 
