@@ -503,7 +503,7 @@ def _step_fused(x_t, h, c, Wx_s, Wh_s, b_s, p_s, Wr, dtype):
     x_t, h, c = (np.ascontiguousarray(v, dtype) for v in (x_t, h, c))
     B, H = c.shape
     has_p = p_s is not None
-    p_half = np.ascontiguousarray(p_s[:, 0]) if has_p else np.zeros(3 * H, dtype)
+    p_half = _halved_peepholes(p_s, H, dtype)
     a = np.empty((4 * H, B), dtype)
     m, c_new, tanh_c = (np.empty((H, B), dtype) for _ in range(3))
     kernels.step(x_t, h, c, Wx_s, Wh_s, b_s, p_half, has_p, a, m, c_new, tanh_c)

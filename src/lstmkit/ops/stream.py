@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from lstmkit.backend import get_backend
-from lstmkit.ops.lstm import _cell, _scaled_params, _sizes
+from lstmkit.ops.lstm import _cell, _halved_peepholes, _scaled_params, _sizes
 from lstmkit.ops.validate import as_arrays, common_float_dtype
 
 
@@ -43,7 +43,7 @@ class LSTMStream:
         self.Wx_s, self.Wh_s, self.b_s, p_s = _scaled_params(Wx, Wh, b, peepholes, dtype)
         self.p_s = p_s
         self.has_p = p_s is not None
-        self.p_half = np.ascontiguousarray(p_s[:, 0]) if self.has_p else np.zeros(3 * self.H, dtype)
+        self.p_half = _halved_peepholes(p_s, self.H, dtype)
         self.Wr = None if Wr is None else np.array(Wr, dtype)
         self._Wr = self.Wr if self.Wr is not None else np.zeros((0, 0), dtype)
         self._a = np.empty((4 * self.H, self.B), dtype)
