@@ -4,41 +4,47 @@ from __future__ import annotations
 
 import argparse
 
-from lstmkit.cli_types import positive_int
+from lstmkit.cli_types import nonnegative_int, positive_int
 from lstmkit.forecast.job import JobConfig, run_job
 
 EPILOG = """examples:
   lstmkit forecast                                  # the bundled airline series
   lstmkit forecast sales.csv --target units --time week --horizon 8
-  lstmkit forecast nile.csv --horizon 10 --cell gru --out results/
+  lstmkit forecast panel.csv --horizon 18           # long format: unique_id, ds, y
+  lstmkit forecast panel.csv --id store --time date --target sales --arima
 
-The last HORIZON steps are held out: the model and the baselines (naive, seasonal
-naive, drift, mean) forecast them and the table compares them; then the model is
-refitted on everything and forecasts the HORIZON steps after the data."""
+Each series' last HORIZON steps are held out: one global LSTM (trained across all
+series) and statsforecast's naive, seasonal naive, AutoETS and AutoTheta (plus combo,
+the mean of LSTM, AutoETS and AutoTheta) forecast them, and the table compares them.
+The recommended method is the best on the HORIZON steps before those, never on them.
+Then everything is refitted on all the data and forecasts beyond it."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     d = JobConfig()
     p = sub.add_parser(
         "forecast",
-        help="forecast a series from a CSV (or the bundled airline data) beside honest baselines",
-        description="Train a recurrent forecaster on a series, compare it with the naive, "
-        "seasonal naive, drift and mean forecasts on the held-out end, forecast beyond the "
-        "data, and write forecast.csv, metrics.json, plots, the model and its cost report.",
+        help="forecast one series or a panel from a CSV beside the statistical anchors",
+        description="Train one global recurrent forecaster on every series of a CSV (long "
+        "format, or one series), compare it with statsforecast's anchors on the held-out "
+        "end, forecast beyond the data, and write forecast.csv, holdout.csv, metrics.json, "
+        "plots, the model and its cost report.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("csv", nargs="?", metavar="CSV", help="a CSV file (default: bundled airline)")
-    p.add_argument("--target", metavar="COL", help="value column (default: the last column)")
-    p.add_argument("--time", metavar="COL", help="time column (default: the first, if dates)")
-    p.add_argument("--lag", type=positive_int, default=d.lag, help=f"input steps (default {d.lag})")
+    p.add_argument("--id", metavar="COL", help="series id column (default: unique_id if present)")
+    p.add_argument("--time", metavar="COL", help="time column (default: ds, or the first if dates)")
+    p.add_argument("--target", metavar="COL", help="value column (default: y, or the last column)")
+    p.add_argument("--lag", type=positive_int, help="most input steps (default 1.25·max(H, m))")
     p.add_argument(
         "--horizon",
         type=positive_int,
         default=d.horizon,
         help=f"steps to forecast and to hold out (default {d.horizon})",
     )
-    p.add_argument("--cell", choices=("lstm", "gru", "rnn"), default=d.cell)
+    p.add_argument("--cell", choices=("lstm", "gru", "rnn"), default=d.cell,
+                   help="recurrent cell (default lstm)")  # fmt: skip
     p.add_argument(
         "--hidden", type=positive_int, default=d.hidden, help=f"units (default {d.hidden})"
     )
@@ -52,14 +58,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--ensemble",
         type=positive_int,
         default=d.ensemble,
-        help=f"networks averaged (default {d.ensemble})",
+        help=f"networks averaged, each with its own seed (default {d.ensemble})",
     )
     p.add_argument(
         "--season",
         type=positive_int,
-        help="season length (default: from the time column, 12 for monthly)",
+        help="season length for the model and the anchors (default: from the time column's "
+        "frequency, e.g. 12 monthly, 24 hourly)",
     )
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--seed", type=nonnegative_int, default=d.seed,
+                   help="seed of the ensemble (same seed, same numbers; default 0)")  # fmt: skip
+    p.add_argument("--arima", action="store_true", help="add statsforecast's AutoARIMA (slow)")
     p.add_argument(
         "--fill", choices=("ffill", "interpolate"), help="fill missing values instead of stopping"
     )
@@ -71,8 +80,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     cfg = JobConfig(
         csv=args.csv,
-        target=args.target,
+        id=args.id,
         time=args.time,
+        target=args.target,
         lag=args.lag,
         horizon=args.horizon,
         cell=args.cell,
@@ -81,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         ensemble=args.ensemble,
         seed=args.seed,
         season=args.season,
+        arima=args.arima,
         out=args.out,
         fill=args.fill,
         verbose=0 if args.quiet else 1,

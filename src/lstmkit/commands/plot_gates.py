@@ -14,8 +14,9 @@ EPILOG = """examples:
 
 The window is the last LAG steps of the CSV's target column (LAG from the
 forecaster.json written beside the model by 'lstmkit forecast', else --lag), put
-through the same transforms as in training when forecaster.json is there. Without a
-CSV it is the end of the series the forecaster was trained on."""
+through the same preparation as in training (log, deseasonalization, scale, relative
+to the last level) when forecaster.json is there. Without a CSV it is the end of the
+first series the forecaster was trained on."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,7 +40,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _window(args, model, sidecar):
     from lstmkit.forecast.csvdata import read_series_csv
-    from lstmkit.forecast.transforms import SeriesTransform
 
     lag = args.lag or (sidecar["params"]["lag"] if sidecar else None)
     if args.csv is None and sidecar is None:
@@ -57,23 +57,17 @@ def _window(args, model, sidecar):
     if args.csv is not None:
         values = read_series_csv(args.csv, target=args.target, time=args.time).values
     else:
-        values = np.asarray(sidecar["history_tail"], dtype=np.float64)
+        values = np.asarray(sidecar["history"], dtype=np.float64)
     if sidecar:
-        tr = sidecar["transform"]
-        t = SeriesTransform(
-            log=tr["log"],
-            seasonal_period=tr["seasonal_period"],
-            difference=tr["difference"],
-            scaling=tr["scaling"],
-        )
-        t.center_, t.scale_ = tr["center"], tr["scale"]
-        z = t.transform(values)
-    else:
-        z = (values - values.mean()) / (values.std() or 1.0)
+        from lstmkit.forecast.prep import SeriesPrep
+        from lstmkit.forecast.windows import origin_windows
+
+        u = SeriesPrep.from_dict(sidecar["prep"]).transform(values)[:, None]
+        X, lengths, _ = origin_windows(u, np.array([u.shape[0]]), lag, 1, targets=False)
+        return X[0, : lengths[0]]
+    z = (values - values.mean()) / (values.std() or 1.0)
     if z.size < lag:
-        raise ValueError(
-            f"the series gives {z.size} steps after its transforms; the window needs {lag}"
-        )
+        raise ValueError(f"the series has {z.size} steps; the window needs {lag}")
     return z[-lag:, None]
 
 

@@ -10,27 +10,18 @@ values stop with their count and where they are, unless ``fill`` is ``"ffill"`` 
 
 from __future__ import annotations
 
+import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from lstmkit.forecast.seasonality import season_from_freq
+
 FILLS = ("ffill", "interpolate")
-#: pandas frequency prefix → season length.
-SEASONS = {
-    "MS": 12,
-    "ME": 12,
-    "M": 12,
-    "QS": 4,
-    "QE": 4,
-    "Q": 4,
-    "W": 52,
-    "D": 7,
-    "B": 5,
-    "h": 24,
-    "H": 24,
-}
+_QUARTER = re.compile(r"^\s*(?:[Qq]([1-4])[\s/-]*(\d{4})|(\d{4})[\s/-]*[Qq]([1-4]))\s*$")
 
 
 @dataclass(frozen=True)
@@ -44,6 +35,7 @@ class SeriesData:
     target, time_name : column names (``time_name`` None when the file has none).
     season : season length inferred from the time column's frequency (1 if unknown).
     filled : how many missing values were filled.
+    season_note : how the season was found, for the run's header.
     """
 
     values: np.ndarray
@@ -52,6 +44,7 @@ class SeriesData:
     time_name: str | None
     season: int
     filled: int = 0
+    season_note: str = ""
 
     def future_time(self, steps: int) -> pd.Index:
         """Labels of the ``steps`` steps after the last one."""
@@ -70,7 +63,23 @@ def _lines(rows: np.ndarray, limit: int = 5) -> str:
     return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
 
 
+def _quarters(col: pd.Series) -> pd.DatetimeIndex | None:
+    """Quarter labels ("Q1 1965", "1965 Q1", "1965Q1", "1965-Q1") → quarter starts, or
+    None when not every value is one."""
+    text = col.astype(str)
+    found = text.str.extract(_QUARTER)
+    if found.isna().all(axis=1).any():
+        return None
+    quarter = found[0].fillna(found[3]).astype(int)
+    year = found[1].fillna(found[2]).astype(int)
+    return pd.DatetimeIndex(pd.to_datetime({"year": year, "month": 3 * quarter - 2, "day": 1}))
+
+
 def _time_index(col: pd.Series, name: str) -> pd.Index:
+    if not pd.api.types.is_numeric_dtype(col):
+        quarters = _quarters(col)
+        if quarters is not None:
+            return quarters
     if pd.api.types.is_numeric_dtype(col):
         if col.isna().any():
             rows = np.flatnonzero(col.isna())
@@ -107,11 +116,21 @@ def _check_order(t: pd.Index, name: str) -> pd.Index:
     return t
 
 
-def _season(t: pd.Index) -> int:
-    if isinstance(t, pd.DatetimeIndex) and t.freqstr:
-        base = t.freqstr.split("-")[0].lstrip("0123456789")
-        return SEASONS.get(base, 1)
-    return 1
+def infer_season(t: pd.Index) -> tuple[int, str]:
+    """Season length from a time index's frequency, and how it was found."""
+    if isinstance(t, pd.DatetimeIndex):
+        if not t.freqstr:
+            return 1, "season 1: the timestamps have no regular frequency (give --season)"
+        m = season_from_freq(t.freqstr)
+        if m is None:
+            warnings.warn(
+                f"unknown frequency {t.freqstr!r}: no season assumed; give --season N",
+                UserWarning,
+                stacklevel=3,
+            )
+            return 1, f"season 1: frequency {t.freqstr!r} is not one lstmkit knows (give --season)"
+        return m, f"season {m} from the {t.freqstr!r} frequency of the time column"
+    return 1, "season 1: the time column holds numbers, not dates (give --season)"
 
 
 def read_series_csv(
@@ -189,4 +208,8 @@ def read_series_csv(
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"target column {target!r} has infinite values")
     t = _check_order(_time_index(df[time], time), time) if time else pd.RangeIndex(len(arr))
-    return SeriesData(arr, t, target, time, _season(t), filled)
+    if time:
+        season, note = infer_season(t)
+    else:
+        season, note = 1, "season 1: there is no time column (give --season)"
+    return SeriesData(arr, t, target, time, season, filled, note)

@@ -1,46 +1,59 @@
-"""``Forecaster``: a recurrent network that reads the last ``lag`` steps and predicts the
-next ``horizon``, with scikit-learn's estimator manners.
+"""``Forecaster``: one global recurrent network over every series of a panel (a single
+series is a panel of one), with scikit-learn's estimator manners.
 
-How ``fit`` works, for each series (one model is fitted over all of them):
+The recipe is the one the forecasting record says works for recurrent networks (Smyl
+2020; Hewamalage, Bergmeir & Bandara 2021):
 
-1. The last ``validation`` steps are the validation part; the transforms
-   (:class:`~lstmkit.forecast.transforms.SeriesTransform`) are fitted on the part before
-   it only.
-2. The transformed series (plus scaled covariates) is cut into windows
-   (:func:`~lstmkit.forecast.windows.make_windows`); windows whose targets lie entirely
-   in the training part train, windows whose targets lie entirely in the validation part
-   validate (early stopping).
-3. Each ensemble member is trained with early stopping, then forecasts the validation
-   part from every origin there: the residuals (truth − forecast, in the series' units)
-   give the prediction intervals, per step ahead, as empirical quantiles.
-4. With ``refit=True`` (default) each member is retrained from scratch on every window
-   for the number of epochs early stopping chose, so the latest data shapes the weights.
+1. Each series is prepared on its own (:class:`~lstmkit.forecast.prep.SeriesPrep`): log
+   when every value is positive, classical deseasonalization when the season is known,
+   the series is long enough and the 90 % autocorrelation test finds a season, and a
+   scale (its mean absolute step change).
+2. Windows are pooled from every series and normalized by their last input level
+   (:func:`~lstmkit.forecast.windows.origin_windows`). A series shorter than ``lag``
+   still gives windows, shorter ones, fed with their lengths (variable-length
+   sequences), down to ``min_lag`` steps.
+3. The last ``calibration`` origins of each series are held out (their windows target
+   the last ``horizon + calibration − 1`` steps). Each ensemble member trains on the
+   windows before them with early stopping on them; their forecasts give the
+   validation residuals behind the conformal intervals
+   (:mod:`~lstmkit.forecast.conformal`), pooled across series per step ahead.
+4. With ``refit=True`` each member is retrained from scratch on every window for the
+   number of epochs early stopping chose, so the latest data shapes the weights.
 
-``strategy="direct"`` predicts all ``horizon`` steps at once (a Dense head of that size);
-``"recursive"`` predicts one step and feeds it back ``horizon`` times.
+The network is ``LSTM(hidden_size) → Dense(horizon)``: all steps ahead at once (the
+multi-input multi-output strategy those studies found best).
 """
 
 from __future__ import annotations
 
 import inspect
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from lstmkit.forecast.transforms import ColumnScaler, SeriesTransform
-from lstmkit.forecast.windows import make_windows
+from lstmkit.forecast.conformal import conformal_quantiles
+from lstmkit.forecast.prep import SeriesPrep
+from lstmkit.forecast.transforms import ColumnScaler
+from lstmkit.forecast.windows import origin_windows
 from lstmkit.layers import GRU, LSTM, RNN, Dense, Dropout
 from lstmkit.models.sequential import Sequential
 from lstmkit.training.callbacks import EarlyStopping
 
 CELLS = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
-STRATEGIES = ("direct", "recursive")
+#: Residuals wanted per step ahead: a single series gets up to ``horizon + 1`` origins,
+#: a panel of 100 series or more gets one each.
+CALIBRATION_TARGET = 100
 
 
 class ForecastWarning(UserWarning):
     """Something about the data the user should know (e.g. a constant series)."""
+
+
+class NotFittedError(ValueError, AttributeError):
+    """The forecaster is used before ``fit`` (scikit-learn's convention)."""
 
 
 @dataclass(frozen=True)
@@ -49,8 +62,9 @@ class Forecast:
 
     Attributes
     ----------
-    mean : ndarray (H,), the point forecast (ensemble mean).
-    lower, upper : ndarray (H,), the prediction interval at ``level``.
+    mean : ndarray (H,), the point forecast (ensemble mean); NaN for a series the model
+        could not forecast (see ``Forecaster.skipped_``).
+    lower, upper : ndarray (H,), the conformal prediction interval at ``level``.
     level : coverage the interval aims at, e.g. 0.9.
     members : ndarray (E, H), each ensemble member's forecast.
     """
@@ -82,65 +96,74 @@ def _as_series_list(y: Any, name: str) -> tuple[list[np.ndarray], bool]:
     return out, many
 
 
+def member_seeds(seed: int, n: int) -> list[int]:
+    """``n`` independent seeds from ``seed``: different seeds share no member."""
+    children = np.random.SeedSequence(int(seed)).spawn(n)
+    return [int(c.generate_state(1, dtype=np.uint32)[0]) for c in children]
+
+
 class Forecaster:
-    """Recurrent forecaster with baselines-friendly, scikit-learn-style manners.
+    """Global recurrent forecaster with scikit-learn-style manners (module docstring).
 
     Parameters
     ----------
-    lag : input steps per window.
+    lag : most input steps per window; None (default) takes ``⌈1.25·max(horizon,
+        season)⌉``, the rule of Hewamalage et al.
     horizon : steps forecast.
     cell : "lstm", "gru" or "rnn".
     hidden_size : units per recurrent layer.
     layers : stacked recurrent layers.
-    strategy : "direct" (one output per step ahead, default) or "recursive".
-    ensemble : members trained with seeds ``seed, seed + 1, ...``; the forecast is their mean.
-    season : season length ``m`` (12 for monthly data); used by ``seasonal_difference``.
-    log, seasonal_difference, difference, scaling : the target transforms (transforms.py);
-        ``log="auto"`` (default) takes logs when every value of every series is positive.
-        The defaults (log, first differences, standard scaling) keep trends from turning
-        into flat forecasts.
-    validation : steps at the end of each series used for early stopping and the
-        intervals (default ``2·horizon``).
-    epochs, batch_size, lr, patience, dropout : training settings.
+    ensemble : members, each with its own seed drawn from ``seed``; the forecast is their
+        mean.
+    season : season length ``m`` (12 for monthly data; 1 for none).
+    log : True, False or "auto" (logs when every value of a series is positive).
+    deseasonalize : True, False or "auto" (when the autocorrelation test finds a season).
+    min_lag : shortest window; series with fewer steps are skipped (``skipped_``).
+        None takes ``max(2, lag // 4)``.
+    calibration : validation origins per series (None: enough for about 100 residuals
+        per step ahead over the panel, at most ``horizon + 1``).
+    epochs, batch_size, lr, patience, loss, dropout : training settings.
     refit : retrain on all windows for the chosen number of epochs.
     level : coverage of the prediction intervals.
-    seed : seeds initialisation and shuffling (same seed, same forecast).
+    seed : seeds initialisation and shuffling (same seed, same forecast, bit for bit).
     verbose : 0 silent, 1 a progress bar per member.
 
     Attributes (learned, set by :meth:`fit`)
     ----------------------------------------
     models_ : list of Sequential, one per ensemble member.
-    transforms_ : list of SeriesTransform, one per series.
+    preps_ : list of SeriesPrep, one per series.
     scalers_ : list of ColumnScaler or None, one per series (covariates).
     series_ : list of the training series (the forecast starts after each one's end).
     covariates_ : list of covariate arrays or None.
     residuals_ : list of ndarray (origins, horizon), one per series: truth − ensemble-mean
-        forecast from each origin in the validation part (before any refit).
+        forecast from each validation origin (before any refit), in the series' units.
+    quantiles_ : ndarray (horizon,), the conformal half-widths in MASE units.
     histories_ : list of History, the early-stopping run of each member.
     best_epochs_ : list of int, epochs each member was (re)trained for.
+    skipped_ : dict series index → reason, for series the model cannot forecast.
+    lag_, min_lag_, calibration_ : the resolved window settings.
     n_features_in_ : input features per step (1 + covariates).
     """
 
     def __init__(
         self,
-        lag: int = 24,
+        lag: int | None = None,
         horizon: int = 12,
         *,
         cell: str = "lstm",
-        hidden_size: int = 16,
+        hidden_size: int = 32,
         layers: int = 1,
-        strategy: str = "direct",
         ensemble: int = 5,
         season: int = 1,
         log: bool | str = "auto",
-        seasonal_difference: bool = False,
-        difference: int = 1,
-        scaling: str = "standard",
-        validation: int | None = None,
-        epochs: int = 300,
-        batch_size: int = 16,
+        deseasonalize: bool | str = "auto",
+        min_lag: int | None = None,
+        calibration: int | None = None,
+        epochs: int = 100,
+        batch_size: int = 64,
         lr: float = 3e-3,
-        patience: int = 30,
+        patience: int = 10,
+        loss: str = "mae",
         dropout: float = 0.0,
         refit: bool = True,
         level: float = 0.9,
@@ -152,18 +175,17 @@ class Forecaster:
         self.cell = cell
         self.hidden_size = hidden_size
         self.layers = layers
-        self.strategy = strategy
         self.ensemble = ensemble
         self.season = season
         self.log = log
-        self.seasonal_difference = seasonal_difference
-        self.difference = difference
-        self.scaling = scaling
-        self.validation = validation
+        self.deseasonalize = deseasonalize
+        self.min_lag = min_lag
+        self.calibration = calibration
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
         self.patience = patience
+        self.loss = loss
         self.dropout = dropout
         self.refit = refit
         self.level = level
@@ -197,83 +219,66 @@ class Forecaster:
     # -- configuration checks -----------------------------------------------------------
     def check_params(self) -> None:
         """Raise ValueError naming the first invalid constructor argument."""
-        for k in (
-            "lag",
-            "horizon",
-            "hidden_size",
-            "layers",
-            "ensemble",
-            "season",
-            "epochs",
-            "batch_size",
-            "patience",
-        ):
+        optional = {"lag", "min_lag", "calibration"}
+        for k in ("lag", "horizon", "hidden_size", "layers", "ensemble", "season", "min_lag",
+                  "calibration", "epochs", "batch_size", "patience"):  # fmt: skip
             v = getattr(self, k)
+            if v is None and k in optional:
+                continue
             if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
                 raise ValueError(f"Forecaster: {k} must be a whole number >= 1, got {v!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer):
+            raise ValueError(f"Forecaster: seed must be a whole number, got {self.seed!r}")
+        if self.seed < 0:
+            raise ValueError(f"Forecaster: seed must be >= 0, got {self.seed!r}")
         if self.cell not in CELLS:
             raise ValueError(
                 f"Forecaster: cell must be one of {', '.join(CELLS)}, got {self.cell!r}"
             )
-        if self.strategy not in STRATEGIES:
-            raise ValueError(
-                f"Forecaster: strategy must be 'direct' or 'recursive', got {self.strategy!r}"
-            )
         if not 0 < self.level < 1:
             raise ValueError(f"Forecaster: level must be in (0, 1), got {self.level!r}")
-        if self.log not in (True, False, "auto"):
-            raise ValueError(f"Forecaster: log must be True, False or 'auto', got {self.log!r}")
-        if self.seasonal_difference and self.season < 2:
-            raise ValueError(
-                "Forecaster: seasonal_difference needs season >= 2 (e.g. 12 for monthly data)"
-            )
+        for k in ("log", "deseasonalize"):
+            if getattr(self, k) not in (True, False, "auto"):
+                raise ValueError(
+                    f"Forecaster: {k} must be True, False or 'auto', got {getattr(self, k)!r}"
+                )
+        if not (isinstance(self.lr, float | int) and math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"Forecaster: lr must be a finite number > 0, got {self.lr!r}")
+        if self.loss not in ("mae", "mse", "huber"):
+            raise ValueError(f"Forecaster: loss must be mae, mse or huber, got {self.loss!r}")
 
-    @property
-    def validation_steps(self) -> int:
-        return 2 * self.horizon if self.validation is None else int(self.validation)
+    def resolved_lag(self) -> int:
+        """``lag``, or the default ``⌈1.25·max(horizon, season)⌉``."""
+        if self.lag is not None:
+            return int(self.lag)
+        return math.ceil(1.25 * max(self.horizon, self.season))
 
-    def _uses_log(self, series: list[np.ndarray] | None = None) -> bool:
-        if self.log == "auto":
-            series = series if series is not None else getattr(self, "series_", [])
-            return bool(series) and all(np.all(s > 0) for s in series)
-        return bool(self.log)
+    def resolved_min_lag(self) -> int:
+        lag = self.resolved_lag()
+        return min(lag, int(self.min_lag)) if self.min_lag is not None else max(2, lag // 4)
 
-    def _transform(self, series: list[np.ndarray] | None = None) -> SeriesTransform:
-        return SeriesTransform(
-            log=self._uses_log(series),
-            seasonal_period=self.season if self.seasonal_difference else 0,
-            difference=self.difference,
-            scaling=self.scaling,
-        )
-
-    @property
-    def differencing_steps(self) -> int:
-        """Leading steps the differencing transforms use up."""
-        return self._transform().offset
+    def resolved_calibration(self, n_series: int) -> int:
+        if self.calibration is not None:
+            return int(self.calibration)
+        return int(np.clip(math.ceil(CALIBRATION_TARGET / max(n_series, 1)), 1, self.horizon + 1))
 
     def min_length(self) -> int:
-        """Shortest series ``fit`` accepts: differencing, one training window, validation."""
-        return self.differencing_steps + self.lag + self.horizon + self.validation_steps
+        """Shortest series the model forecasts: ``min_lag`` steps of history."""
+        return self.resolved_min_lag()
+
+    def _not_fitted(self) -> None:
+        if not hasattr(self, "models_"):
+            raise NotFittedError(
+                "this Forecaster is not fitted yet; call fit() with the training series first"
+            )
 
     # -- data preparation ---------------------------------------------------------------
     def _features(self, k: int, y: np.ndarray, cov: np.ndarray | None) -> np.ndarray:
-        """Transformed target (and scaled covariates) of series ``k``: ``(N − offset, F)``."""
-        z = self.transforms_[k].transform(y)[:, None]
+        """Prepared target (and scaled covariates) of series ``k``: ``(N, F)``."""
+        u = self.preps_[k].transform(y)[:, None]
         if cov is None:
-            return z
-        return np.concatenate(
-            [z, self.scalers_[k].transform(cov)[self.transforms_[k].offset :]], axis=1
-        )
-
-    def _windows(self, feats: np.ndarray, split: int):
-        """Training and validation windows of one series' features ``(M, F)``; ``split`` is
-        the first step (in feature rows) of the validation part."""
-        out_h = self.horizon if self.strategy == "direct" else 1
-        X, Y = make_windows(feats, self.lag, out_h)
-        ends = feats.shape[0] - np.arange(X.shape[0] - 1, -1, -1)  # exclusive target ends
-        starts = ends - out_h
-        train, val = ends <= split, starts >= split
-        return (X[train], Y[train]), (X[val], Y[val])
+            return u
+        return np.concatenate([u, self.scalers_[k].transform(cov)], axis=1)
 
     def _build(self, n_features: int, seed: int) -> Sequential:
         Cell = CELLS[self.cell]
@@ -282,18 +287,24 @@ class Forecaster:
             layers.append(Cell(self.hidden_size, return_sequences=k < self.layers - 1))
             if self.dropout:
                 layers.append(Dropout(self.dropout))
-        layers.append(Dense(self.horizon if self.strategy == "direct" else 1))
+        layers.append(Dense(self.horizon))
         return Sequential(layers, input_size=n_features, seed=seed, name=f"forecaster_{self.cell}")
+
+    def _stack(self, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]):
+        parts = [p for p in parts if len(p[1])]
+        if not parts:
+            return None
+        return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
 
     # -- fit ----------------------------------------------------------------------------
     def fit(self, y: Any, covariates: Any = None) -> Forecaster:
-        """Fit on one series ``(N,)`` or a list of series (one global model).
+        """Fit one global network on one series ``(N,)`` or a list of series.
 
         Parameters
         ----------
         y : array (N,), or list of arrays (N_k,)
         covariates : array (N, C) aligned with ``y`` (a list of them for a list of series),
-            optional; used as inputs over the lag window only (past covariates).
+            optional; inputs over the lag window only (past covariates).
 
         Returns
         -------
@@ -302,83 +313,91 @@ class Forecaster:
         self.check_params()
         series, many = _as_series_list(y, "fit")
         covs = self._covariates(covariates, series, many)
-        if covs[0] is not None and self.strategy == "recursive":
-            raise ValueError(
-                "Forecaster: the recursive strategy cannot use covariates (their "
-                "future values are unknown); use strategy='direct'"
-            )
-        need = self.min_length()
-        for k, s in enumerate(series):
-            if s.size < need:
-                where = f"series {k} has" if many else "the series has"
-                raise ValueError(
-                    f"{where} {s.size} steps; lag {self.lag} + horizon {self.horizon} + "
-                    f"validation {self.validation_steps} + differencing "
-                    f"{self.differencing_steps} need at least {need}"
+        H, L = self.horizon, self.resolved_lag()
+        Lmin, K = self.resolved_min_lag(), self.resolved_calibration(len(series))
+        V = H + K - 1
+        self.lag_, self.min_lag_, self.calibration_ = L, Lmin, K
+        self.series_, self.covariates_ = series, covs
+        self.preps_, self.scalers_, self.skipped_ = [], [], {}
+        train, val, full, val_origins = [], [], [], []
+        for k, (s, c) in enumerate(zip(series, covs, strict=True)):
+            # What the preparation may see: everything before the validation targets,
+            # or the whole series when it is too short to hold any back.
+            cut = s.size - V if s.size - V >= Lmin else s.size
+            self.preps_.append(SeriesPrep.fit(s[:cut], self.season, self.log, self.deseasonalize))
+            self.scalers_.append(None if c is None else ColumnScaler().fit(c[:cut]))
+            if s.size < Lmin:
+                self.skipped_[k] = (
+                    f"{s.size} steps, fewer than the {Lmin} the shortest window needs"
                 )
+                val_origins.append(np.zeros(0, np.int64))
+                continue
             if np.ptp(s) == 0:
                 warnings.warn(
-                    "the series is constant; every forecast will be that constant",
+                    f"{'series ' + str(k) if many else 'the series'} is constant; its "
+                    "forecast is that constant",
                     ForecastWarning,
                     stacklevel=2,
                 )
-        V = self.validation_steps
-        self.series_, self.covariates_ = series, covs
-        self.transforms_, self.scalers_ = [], []
-        train_sets, val_sets = [], []
-        for s, c in zip(series, covs, strict=True):
-            t = self._transform(series).fit(s[: s.size - V])  # never sees the validation part
-            self.transforms_.append(t)
-            self.scalers_.append(None if c is None else ColumnScaler().fit(c[: s.size - V]))
-            feats = self._features(len(self.transforms_) - 1, s, c)
-            tr, va = self._windows(feats, feats.shape[0] - V)
-            train_sets.append(tr)
-            val_sets.append(va)
-        X = np.concatenate([t[0] for t in train_sets])
-        Y = np.concatenate([t[1] for t in train_sets])
-        Xv = np.concatenate([v[0] for v in val_sets])
-        Yv = np.concatenate([v[1] for v in val_sets])
-        self.n_features_in_ = X.shape[-1]
+            feats = self._features(k, s, c)
+            tr_o = np.arange(Lmin, s.size - V - H + 1)
+            va_o = np.arange(max(s.size - V, Lmin), s.size - H + 1)
+            all_o = np.arange(Lmin, s.size - H + 1)
+            train.append(origin_windows(feats, tr_o, L, H))
+            val.append(origin_windows(feats, va_o, L, H))
+            full.append(origin_windows(feats, all_o, L, H))
+            val_origins.append(va_o)
+        tr, va, al = self._stack(train), self._stack(val), self._stack(full)
+        if al is None:
+            raise ValueError(
+                f"no series is long enough for one training window: each needs at least "
+                f"min_lag {Lmin} + horizon {H} = {Lmin + H} steps"
+            )
+        if tr is None:  # too little data to hold any back: train on all, no early stopping
+            tr, va = al, None
+        self.n_features_in_ = tr[0].shape[-1]
         self.models_, self.histories_, self.best_epochs_ = [], [], []
-        forecasts = []  # per member: per series, (origins, H) validation forecasts
-        for member in range(self.ensemble):
-            seed = self.seed + member
+        val_z = []
+        for seed in member_seeds(self.seed, self.ensemble):
             model = self._build(self.n_features_in_, seed)
             history = model.fit(
-                X,
-                Y,
-                epochs=self.epochs,
-                batch_size=self.batch_size,
-                lr=self.lr,
-                validation_data=(Xv, Yv) if len(Xv) else None,
-                early_stopping=EarlyStopping(patience=self.patience),
-                seed=seed,
-                verbose=self.verbose,
-            )
+                tr[0], tr[2], lengths=tr[1], epochs=self.epochs, batch_size=self.batch_size,
+                lr=self.lr, loss=self.loss, seed=seed, verbose=self.verbose,
+                validation_data=None if va is None else (va[0], va[2], va[1]),
+                early_stopping=None if va is None else EarlyStopping(patience=self.patience),
+            )  # fmt: skip
             self.histories_.append(history)
-            best = (history.best_epoch or 0) + 1
-            self.models_.append(model)
-            forecasts.append(self._validation_forecasts(member))
-            if self.refit:
+            best = self.epochs if history.best_epoch is None else history.best_epoch + 1
+            if va is not None:
+                val_z.append(model.predict(va[0], va[1]))
+            if self.refit and va is not None:
                 model = self._build(self.n_features_in_, seed)
-                allX = np.concatenate([X, Xv]) if len(Xv) else X
-                allY = np.concatenate([Y, Yv]) if len(Yv) else Y
-                model.fit(
-                    allX,
-                    allY,
-                    epochs=best,
-                    batch_size=self.batch_size,
-                    lr=self.lr,
-                    seed=seed,
-                    verbose=self.verbose,
-                )
-                self.models_[member] = model
+                model.fit(al[0], al[2], lengths=al[1], epochs=best, batch_size=self.batch_size,
+                          lr=self.lr, loss=self.loss, seed=seed, verbose=self.verbose)  # fmt: skip
+            self.models_.append(model)
             self.best_epochs_.append(best)
-        self.residuals_ = [
-            truth - np.mean([f[k] for f in forecasts], axis=0)  # the ensemble mean's errors
-            for k, truth in enumerate(self._validation_truth())
-        ]
+        self._calibrate(val_z, val_origins)
         return self
+
+    def _calibrate(self, val_z: list[np.ndarray], val_origins: list[np.ndarray]) -> None:
+        """Validation residuals per series and the pooled conformal half-widths."""
+        H = self.horizon
+        self.residuals_ = []
+        z = np.mean(val_z, axis=0) if val_z else None
+        row, scaled = 0, []
+        for k, s in enumerate(self.series_):
+            origins = val_origins[k]
+            if z is None or not origins.size:
+                self.residuals_.append(np.zeros((0, H)))
+                continue
+            zk = z[row : row + origins.size]
+            row += origins.size
+            f = np.array([self._inverse(k, zk[j], s, o) for j, o in enumerate(origins)])
+            truth = np.array([s[o : o + H] for o in origins])
+            self.residuals_.append(truth - f)
+            scaled.append((truth - f) / self.preps_[k].mase_scale)
+        pooled = np.concatenate(scaled) if scaled else np.zeros((0, H))
+        self.quantiles_ = conformal_quantiles(pooled, self.level)
 
     def _covariates(self, covariates, series, many):
         if covariates is None:
@@ -397,62 +416,24 @@ class Forecaster:
             out.append(arr)
         return out
 
-    def _origins(self, s: np.ndarray) -> range:
-        """Forecast origins inside the validation part: the forecast covers it entirely."""
-        return range(s.size - self.validation_steps, s.size - self.horizon + 1)
-
-    def _validation_truth(self) -> list[np.ndarray]:
-        H = self.horizon
-        return [
-            np.array([s[o : o + H] for o in self._origins(s)]).reshape(-1, H) for s in self.series_
-        ]
-
-    def _validation_forecasts(self, member: int) -> list[np.ndarray]:
-        """One member's forecasts from every validation origin, per series ``(origins, H)``."""
-        out = []
-        for k, s in enumerate(self.series_):
-            cov = self.covariates_[k]
-            rows = [
-                self._member_forecast(member, k, s[:o], None if cov is None else cov[:o])
-                for o in self._origins(s)
-            ]
-            out.append(np.array(rows).reshape(-1, self.horizon))
-        return out
-
     # -- predict ------------------------------------------------------------------------
-    def _member_forecast(self, member: int, k: int, history: np.ndarray, cov) -> np.ndarray:
-        """One member's forecast ``(H,)`` of the steps after ``history`` (series ``k``'s
-        transforms)."""
-        model = self.models_[member]
-        feats = self._features(k, history, cov)
-        if feats.shape[0] < self.lag:
-            raise ValueError(
-                f"predict: need at least {self.lag + self.transforms_[k].offset} steps of history, "
-                f"got {history.size}"
-            )
-        window = feats[None, -self.lag :]
-        if self.strategy == "direct":
-            z = model.predict(window)[0]
-        else:
-            z = np.empty(self.horizon)
-            for step in range(self.horizon):
-                z[step] = model.predict(window)[0, 0]
-                window = np.concatenate([window[:, 1:], [[[z[step]]]]], axis=1)
-        return self.transforms_[k].inverse(z, history)
+    def _inverse(self, k: int, z: np.ndarray, history: np.ndarray, origin: int) -> np.ndarray:
+        """Normalized forecast ``z (..., H)`` from ``origin`` of series ``k`` → units."""
+        prep = self.preps_[k]
+        level = prep.transform(history[:origin])[-1]
+        return prep.inverse(level + z, origin)
 
     def predict(self, y: Any = None, covariates: Any = None, *, level: float | None = None):
         """Forecast the ``horizon`` steps after the end of each training series, or after
-        the end of ``y`` when given (same number of series as in ``fit``).
+        the end of ``y`` when given (same series, in the same order, as in ``fit``).
 
         Returns
         -------
-        Forecast, or a list of them when ``fit`` was given a list.
-        The interval: the point forecast plus the empirical ``(1 − level)/2`` and
-        ``(1 + level)/2`` quantiles of the validation residuals at each step ahead.
+        Forecast, or a list of them when ``fit`` was given a list. The interval is the
+        point forecast ± the conformal half-width of each step ahead times the series'
+        MASE scale; ``level`` other than the fitted one re-reads the pooled residuals.
         """
-        if not hasattr(self, "models_"):
-            raise RuntimeError("Forecaster: call fit() before predict()")
-        level = self.level if level is None else level
+        self._not_fitted()
         if y is None:
             series, many, covs = self.series_, len(self.series_) > 1, self.covariates_
         else:
@@ -460,18 +441,34 @@ class Forecaster:
             if len(series) != len(self.series_):
                 raise ValueError(f"predict: fit saw {len(self.series_)} series, got {len(series)}")
             covs = self._covariates(covariates, series, many)
-        lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
-        out = []
-        for k, (s, c) in enumerate(zip(series, covs, strict=True)):
-            members = np.array(
-                [self._member_forecast(m, k, s, c) for m in range(len(self.models_))]
-            )
-            mean = members.mean(axis=0)
-            res = self.residuals_[k]
-            if len(res):
-                lower = mean + np.quantile(res, lo_q, axis=0)
-                upper = mean + np.quantile(res, hi_q, axis=0)
-            else:
-                lower = upper = mean.copy()
-            out.append(Forecast(mean=mean, lower=lower, upper=upper, level=level, members=members))
+        q = self.quantiles_ if level is None or level == self.level else self._quantiles(level)
+        level = self.level if level is None else level
+        H, E = self.horizon, len(self.models_)
+        ok = [k for k, s in enumerate(series) if s.size >= self.min_lag_]
+        out: list[Forecast | None] = [None] * len(series)
+        if ok:
+            feats = [self._features(k, series[k], covs[k]) for k in ok]
+            parts = [
+                origin_windows(f, np.array([f.shape[0]]), self.lag_, H, targets=False)
+                for f in feats
+            ]
+            X = np.concatenate([p[0] for p in parts])
+            lengths = np.concatenate([p[1] for p in parts])
+            z = np.stack([m.predict(X, lengths) for m in self.models_])  # (E, S, H)
+            for j, k in enumerate(ok):
+                s = series[k]
+                members = np.array([self._inverse(k, z[e, j], s, s.size) for e in range(E)])
+                mean = self._inverse(k, z[:, j].mean(axis=0), s, s.size)
+                half = q * self.preps_[k].mase_scale
+                out[k] = Forecast(mean, mean - half, mean + half, level, members)
+        nan = np.full(H, np.nan)
+        for k in range(len(series)):
+            if out[k] is None:
+                out[k] = Forecast(nan, nan, nan, level, np.full((E, H), np.nan))
         return out if many else out[0]
+
+    def _quantiles(self, level: float) -> np.ndarray:
+        if not 0 < level < 1:
+            raise ValueError(f"predict: level must be in (0, 1), got {level!r}")
+        scaled = [r / p.mase_scale for r, p in zip(self.residuals_, self.preps_, strict=True)]
+        return conformal_quantiles(np.concatenate(scaled), level)

@@ -1,14 +1,20 @@
-"""The main job (``lstmkit forecast``, ``make run``): hold out the last ``horizon`` steps,
-fit, compare with every baseline, forecast beyond the data, write the results.
+"""The main job (``lstmkit forecast``, ``make run``) on one series or a whole panel.
+
+1. Each series' last ``horizon`` steps are held out (the test window). One global LSTM
+   is fitted on the rest, the statistical anchors (statsforecast) on each series, and
+   the combination ``combo`` (mean of LSTM, AutoETS and AutoTheta) is formed.
+2. The method to recommend is chosen on the validation window, the ``horizon`` steps
+   before the test window, never on the test window: the anchors are refitted without
+   it, and the LSTM's forecast of it comes from its own early-stopping run.
+3. Every method is scored on the test window (per series and summarized); then all are
+   refitted on all the data and forecast beyond it.
 
 Every input is checked before anything is written; results are written to a temporary
-folder beside ``out`` and moved in only when all of them exist, so a failure never
-leaves partial files.
+folder beside ``out`` and moved in only when all of them exist.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -20,16 +26,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lstmkit.cost import analyze
 from lstmkit.datasets.series import series_path
-from lstmkit.forecast.baselines import all_baselines
-from lstmkit.forecast.csvdata import SeriesData, read_series_csv
+from lstmkit.forecast.anchors import ANCHORS, anchor_forecasts
+from lstmkit.forecast.conformal import coverage
+from lstmkit.forecast.evaluate import score_panel, undefined_reasons
 from lstmkit.forecast.forecaster import Forecaster, ForecastWarning
-from lstmkit.forecast.metrics import all_metrics
-from lstmkit.forecast.plots import plot_forecast, plot_training
-from lstmkit.models.io import save
+from lstmkit.forecast.panel import Panel, read_panel_csv
 
-SHOWN = ("MAE", "RMSE", "MAPE", "MASE")
+COMBO = ("lstm", "auto_ets", "auto_theta")
 
 
 @dataclass
@@ -37,202 +41,264 @@ class JobConfig:
     """Settings of the job (the command line's options, with the same defaults)."""
 
     csv: str | None = None
-    target: str | None = None
+    id: str | None = None
     time: str | None = None
-    lag: int = 24
+    target: str | None = None
+    lag: int | None = None
     horizon: int = 12
     cell: str = "lstm"
-    hidden: int = 16
-    epochs: int = 300
+    hidden: int = 32
+    epochs: int = 100
     ensemble: int = 5
     seed: int = 0
     season: int | None = None
+    arima: bool = False
+    level: float = 0.9
     out: str = "lstmkit-out"
     fill: str | None = None
     verbose: int = 1
 
 
-def load_data(cfg: JobConfig) -> SeriesData:
+def load_data(cfg: JobConfig) -> Panel:
     path = series_path("airline") if cfg.csv is None else Path(cfg.csv)
-    return read_series_csv(path, target=cfg.target, time=cfg.time, fill=cfg.fill)
+    panel = read_panel_csv(path, id_col=cfg.id, time_col=cfg.time, target=cfg.target,
+                           fill=cfg.fill)  # fmt: skip
+    return panel.with_season(cfg.season)
 
 
 def make_forecaster(cfg: JobConfig, season: int) -> Forecaster:
-    return Forecaster(
-        lag=cfg.lag,
-        horizon=cfg.horizon,
-        cell=cfg.cell,
-        hidden_size=cfg.hidden,
-        ensemble=cfg.ensemble,
-        season=season,
-        epochs=cfg.epochs,
-        seed=cfg.seed,
-        verbose=cfg.verbose,
+    return Forecaster(lag=cfg.lag, horizon=cfg.horizon, cell=cfg.cell, hidden_size=cfg.hidden,
+                      ensemble=cfg.ensemble, season=season, epochs=cfg.epochs, seed=cfg.seed,
+                      level=cfg.level, verbose=cfg.verbose)  # fmt: skip
+
+
+def _methods(cfg: JobConfig) -> tuple[str, ...]:
+    return ANCHORS + (("auto_arima",) if cfg.arima else ())
+
+
+def _bar(total: int, desc: str, verbose: int):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, leave=False, disable=None if verbose else True)
+
+
+def _anchors(series, cfg, season, desc, ids, fallbacks):
+    """The anchors' forecasts; each series where a method fell back to naive is noted in
+    ``fallbacks[desc][method][id]``."""
+    with _bar(len(series), f"anchors ({desc})", cfg.verbose) as bar:
+        out = anchor_forecasts(series, cfg.horizon, season, methods=_methods(cfg),
+                               level=cfg.level, progress=bar.update)  # fmt: skip
+    for name, mf in out.items():
+        if mf.fallbacks:
+            fallbacks.setdefault(desc, {})[name] = {ids[k]: why for k, why in mf.fallbacks.items()}
+    return out
+
+
+def _fit_lstm(series, cfg, season, caught):
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always", ForecastWarning)
+        f = make_forecaster(cfg, season).fit(series)
+    caught.extend(str(w.message) for w in got if issubclass(w.category, ForecastWarning))
+    return f
+
+
+def _point_table(forecaster, series, anchors) -> dict[str, np.ndarray]:
+    preds = forecaster.predict(series) if series is not None else forecaster.predict()
+    preds = preds if isinstance(preds, list) else [preds]
+    table = {"lstm": np.array([p.mean for p in preds])}
+    table["lstm-lo"] = np.array([p.lower for p in preds])
+    table["lstm-hi"] = np.array([p.upper for p in preds])
+    for name, mf in anchors.items():
+        table[name], table[f"{name}-lo"], table[f"{name}-hi"] = mf.mean, mf.lower, mf.upper
+    # The combination's interval averages its members' bounds (Vincentization).
+    for part in ("", "-lo", "-hi"):
+        table["combo" + part] = np.mean([table[m + part] for m in COMBO], axis=0)
+    return table
+
+
+def _names(table) -> list[str]:
+    return [k for k in table if not k.endswith(("-lo", "-hi"))]
+
+
+def check_config(cfg: JobConfig, panel: Panel) -> Forecaster:
+    """Raise ValueError for settings no series can satisfy, before any training."""
+    f = make_forecaster(cfg, panel.season)
+    f.check_params()
+    if not 0 < cfg.level < 1:
+        raise ValueError(f"--level must be in (0, 1), got {cfg.level}")
+    need = 2 * cfg.horizon + f.resolved_min_lag()
+    longest = max(v.size for v in panel.values)
+    if longest < need:
+        raise ValueError(
+            f"the longest series has {longest} values; horizon {cfg.horizon} held out + "
+            f"horizon {cfg.horizon} of validation + min_lag {f.resolved_min_lag()} need at "
+            f"least {need} (lower --horizon)"
+        )
+    return f
+
+
+def run_job(cfg: JobConfig, print_fn=print) -> dict[str, Any]:
+    """Run the job; returns the metrics dict written to ``metrics.json``."""
+    panel = load_data(cfg)
+    f0 = check_config(cfg, panel)
+    H, m = cfg.horizon, panel.season
+    source = "bundled airline passengers" if cfg.csv is None else cfg.csv
+    kinds = f"{len(panel)} series" if panel.id_name else f"column {panel.target!r}"
+    steps = sum(v.size for v in panel.values)
+    print_fn(f"lstmkit forecast: {source}, {kinds}, {steps} steps"
+             + (f" ({panel.filled} filled)" if panel.filled else ""))  # fmt: skip
+    print_fn(f"{panel.season_note}; horizon {H}; lag {f0.resolved_lag()}; global "
+             f"{cfg.cell.upper()}({cfg.hidden}) × {cfg.ensemble} beside "
+             f"{', '.join(_methods(cfg))} and combo (mean of {', '.join(COMBO)})")  # fmt: skip
+
+    notes: dict[str, str] = {}
+    scored = [k for k, v in enumerate(panel.values) if v.size >= 2 * H + 2]
+    for k in set(range(len(panel))) - set(scored):
+        notes[panel.ids[k]] = (
+            f"{panel.values[k].size} steps: too short to hold out {H} for the test and {H} "
+            "for validation; forecast beyond the data only"
+        )
+    caught: list[str] = []
+    fallbacks: dict = {}
+    scored_ids = [panel.ids[k] for k in scored]
+    train = [panel.values[k][:-H] for k in scored]
+    truth = [panel.values[k][-H:] for k in scored]
+    print_fn(f"Test window: the last {H} steps of {len(scored)} series, held out.")
+    held = _fit_lstm(train, cfg, m, caught)
+    held_table = _point_table(held, None, _anchors(train, cfg, m, "test", scored_ids, fallbacks))
+    # Validation window, before the test window: the anchors without it, and the LSTM's
+    # forecast from its last validation origin (its residuals give truth − forecast).
+    val_train = [s[:-H] for s in train]
+    val_truth = [s[-H:] for s in train]
+    val_anchor = _anchors(val_train, cfg, m, "validation", scored_ids, fallbacks)
+    val_table = {name: mf.mean for name, mf in val_anchor.items()}
+    val_table["lstm"] = np.array(
+        [t - r[-1] if len(r) else np.full(H, np.nan)
+         for t, r in zip(val_truth, held.residuals_, strict=True)]
+    )  # fmt: skip
+    val_table["combo"] = np.mean([val_table[c] for c in COMBO], axis=0)
+    _, val_summary = score_panel(val_truth, val_train, val_table, m)
+    ranked = [n for n in val_summary if val_summary[n]["MASE"] is not None]
+    recommended = min(ranked, key=lambda n: val_summary[n]["MASE"]) if ranked else "lstm"
+
+    test_points = {n: held_table[n] for n in _names(held_table)}
+    per_series, summary = score_panel(truth, train, test_points, m)
+    covered = {
+        n: coverage(np.array(truth), held_table[f"{n}-lo"], held_table[f"{n}-hi"])
+        for n in _names(held_table)
+    }
+    print_fn("")
+    print_fn(f"Test window, {len(scored)} series (MASE against the in-sample "
+             f"{'seasonal ' if m > 1 else ''}naive; sMAPE and MAPE in %):")  # fmt: skip
+    print_fn(_summary_table(summary, per_series if len(scored) == 1 else None, covered))
+    print_fn(f"Recommended (lowest mean MASE on the validation window before the test "
+             f"window): {recommended}.")  # fmt: skip
+
+    print_fn("")
+    print_fn("Refitting on all the data for the forecast beyond it.")
+    final = _fit_lstm(panel.values, cfg, m, caught)
+    future = _point_table(
+        final, None, _anchors(panel.values, cfg, m, "future", panel.ids, fallbacks)
     )
+    for msg in dict.fromkeys(caught):
+        print_fn(f"warning: {msg}")
+    for k, why in final.skipped_.items():
+        notes[panel.ids[k]] = f"no LSTM forecast: {why}; the anchors only"
+    if len(panel) == 1:
+        _print_future(print_fn, panel, future, recommended, cfg)
+
+    out = Path(cfg.out)
+    metrics = {
+        "source": source,
+        "target": panel.target,
+        "series": len(panel),
+        "held_out_steps": H,
+        "season": m,
+        "season_note": panel.season_note,
+        "settings": asdict(cfg) | {"out": str(out), "lag": final.lag_},
+        "recommended": recommended,
+        "recommended_because": "lowest mean MASE on the validation window (the "
+        f"{H} steps before the test window)",
+        "validation_summary": val_summary,
+        "summary": summary,
+        "interval": {
+            "level": cfg.level,
+            "coverage_on_test": covered,
+            "lstm_method": "split conformal: absolute validation residuals scaled by each "
+            "series' MASE denominator, pooled per step ahead",
+            "combo_method": "mean of its members' bounds",
+        },
+        "per_series": {
+            panel.ids[k]: {
+                "metrics": per_series[j],
+                "undefined": undefined_reasons(truth[j], train[j], m),
+            }
+            for j, k in enumerate(scored)
+        },
+        "notes": notes,
+        "anchor_fallbacks": fallbacks,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".lstmkit-", dir=out.parent))
+    try:
+        from lstmkit.forecast.outputs import write_outputs
+
+        written = write_outputs(staging, cfg, panel, scored, held_table, future, final,
+                                recommended, metrics)  # fmt: skip
+        _atomic_move(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    print_fn("")
+    print_fn(f"Wrote {', '.join(written)} to {out}/")
+    return metrics
 
 
-def _table(rows: dict[str, dict[str, float]]) -> str:
-    width = max(len(k) for k in rows)
-    head = f"{'method':<{width}}" + "".join(f"{m:>10}" for m in SHOWN)
+def _summary_table(summary, per_series, covered) -> str:
+    cols = ("MASE", "sMAPE", "rank", "wins")
+    if per_series is not None:  # one series: its own metrics instead of ranks
+        rows = per_series[0]
+        cols = ("MAE", "RMSE", "MAPE", "sMAPE", "MASE")
+        get = {n: rows.get(n, {}) for n in summary}
+    else:
+        get = {n: {**s, "wins": s["wins_vs_seasonal_naive"]} for n, s in summary.items()}
+    width = max(len(n) for n in summary)
+    head = f"{'method':<{width}}" + "".join(f"{c:>10}" for c in cols) + f"{'cover90':>10}"
     lines = [head, "─" * len(head)]
-    for name, metrics in rows.items():
-        lines.append(f"{name:<{width}}" + "".join(f"{metrics[m]:>10.3f}" for m in SHOWN))
+    order = sorted(summary, key=lambda n: (summary[n]["MASE"] is None, summary[n]["MASE"] or 0))
+    for n in order:
+        cells = []
+        for c in cols:
+            v = get[n].get(c)
+            cells.append(
+                f"{'—':>10}" if v is None else f"{v:>10.3f}" if c != "wins" else f"{v:>10d}"
+            )
+        lines.append(f"{n:<{width}}" + "".join(cells) + f"{covered.get(n, float('nan')):>10.2f}")
     return "\n".join(lines)
+
+
+def _label(t) -> str:
+    if isinstance(t, pd.Timestamp):
+        return t.isoformat(sep=" ") if (t.hour or t.minute or t.second) else t.strftime("%Y-%m-%d")
+    return str(t)
+
+
+def _print_future(print_fn, panel, future, recommended, cfg) -> None:
+    times = panel.future_times(0, cfg.horizon)
+    pct = round(100 * cfg.level)
+    names = ["lstm", *(n for n in ("combo", "auto_ets", "auto_theta", "seasonal_naive")
+                       if n != "lstm")]  # fmt: skip
+    print_fn(f"Forecast beyond the data (LSTM with its {pct}% interval; recommended: "
+             f"{recommended}):")  # fmt: skip
+    print_fn(
+        f"  {'time':<12}{'lstm':>10}  {'interval':<20}" + "".join(f"{n:>15}" for n in names[1:])
+    )
+    for j, t in enumerate(times):
+        lo, hi = future["lstm-lo"][0, j], future["lstm-hi"][0, j]
+        print_fn(f"  {_label(t):<12}{future['lstm'][0, j]:>10.2f}  [{lo:.2f}, {hi:.2f}]".ljust(46)
+                 + "".join(f"{future[n][0, j]:>15.2f}" for n in names[1:]))  # fmt: skip
 
 
 def _atomic_move(staging: Path, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for item in staging.iterdir():
         os.replace(item, out / item.name)
-
-
-def run_job(cfg: JobConfig, print_fn=print) -> dict[str, Any]:
-    """Run the job; returns the metrics dict written to ``metrics.json``."""
-    data = load_data(cfg)
-    season = cfg.season or data.season
-    y, H = data.values, cfg.horizon
-    forecaster = make_forecaster(cfg, season)
-    forecaster.check_params()
-    need = forecaster.min_length() + H
-    if y.size < need:
-        raise ValueError(
-            f"the series has {y.size} values; lag {cfg.lag} + horizon {H} + validation "
-            f"{forecaster.validation_steps} + differencing {forecaster.differencing_steps} + "
-            f"the {H} held-out steps need at least {need} (lower --lag or --horizon)"
-        )
-    if season > y.size - H:
-        raise ValueError(
-            f"season {season} is longer than the {y.size - H} training steps; give --season 1 "
-            "or a longer series"
-        )
-    source = "bundled airline passengers" if cfg.csv is None else cfg.csv
-    print_fn(
-        f"lstmkit forecast: {source}, column {data.target!r}, {y.size} steps"
-        + (f" ({data.filled} filled)" if data.filled else "")
-        + f"; season {season}; lag {cfg.lag}, horizon {H}; {cfg.cell.upper()}({cfg.hidden}) "
-        f"× {cfg.ensemble}"
-    )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ForecastWarning)
-        train, truth = y[:-H], y[-H:]
-        print_fn(f"Training on the first {train.size} steps; the last {H} are held out.")
-        held = forecaster.fit(train).predict()
-        print_fn("Training on all the data for the forecast beyond it.")
-        final = make_forecaster(cfg, season).fit(y)
-        future = final.predict()
-    for w in caught:
-        if issubclass(w.category, ForecastWarning):
-            print_fn(f"warning: {w.message}")
-
-    methods = {"model": held.mean, **all_baselines(train, H, season)}
-    scores = {k: all_metrics(truth, f, train, season) for k, f in methods.items()}
-    print_fn("")
-    print_fn(
-        f"Held-out last {H} steps (MAPE in %, MASE against the in-sample "
-        f"{'seasonal ' if season > 1 else ''}naive):"
-    )
-    print_fn(_table(scores))
-    best_baseline = min((k for k in scores if k != "model"), key=lambda k: scores[k]["MAE"])
-    verdict = "beats" if scores["model"]["MAE"] < scores[best_baseline]["MAE"] else "does NOT beat"
-    print_fn(f"The model {verdict} the best baseline ({best_baseline}) on MAE.")
-
-    future_time = data.future_time(H)
-    print_fn("")
-    print_fn(f"Forecast beyond the data ({round(100 * future.level)}% interval):")
-    for t, m, lo, hi in zip(future_time, future.mean, future.lower, future.upper, strict=True):
-        label = t.strftime("%Y-%m-%d") if hasattr(t, "strftime") else str(t)
-        print_fn(f"  {label}  {m:10.2f}   [{lo:.2f}, {hi:.2f}]")
-
-    out = Path(cfg.out)
-    metrics = {
-        "source": source,
-        "target": data.target,
-        "held_out_steps": H,
-        "season": season,
-        "settings": asdict(cfg) | {"out": str(out)},
-        "metrics": scores,
-        "best_baseline": best_baseline,
-        "model_beats_best_baseline": verdict == "beats",
-        "interval": {
-            "level": future.level,
-            "method": "empirical quantiles of validation residuals per step ahead",
-        },
-    }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".lstmkit-", dir=out.parent))
-    try:
-        _write_outputs(staging, cfg, data, held, future, future_time, final, metrics)
-        _atomic_move(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    print_fn("")
-    print_fn(
-        f"Wrote forecast.csv, metrics.json, forecast.png, training.png, model.safetensors, "
-        f"cost.md and cost.json to {out}/"
-    )
-    return metrics
-
-
-def _labels(index) -> list[str]:
-    return [t.strftime("%Y-%m-%d") if hasattr(t, "strftime") else str(t) for t in index]
-
-
-def _write_outputs(folder, cfg, data, held, future, future_time, final, metrics) -> None:
-    H = cfg.horizon
-    rows = pd.DataFrame(
-        {
-            data.time_name or "step": _labels(data.time[-H:]) + _labels(future_time),
-            "part": ["held_out"] * H + ["future"] * H,
-            "actual": np.concatenate([data.values[-H:], np.full(H, np.nan)]),
-            "forecast": np.concatenate([held.mean, future.mean]),
-            "lower": np.concatenate([held.lower, future.lower]),
-            "upper": np.concatenate([held.upper, future.upper]),
-        }
-    )
-    rows.to_csv(folder / "forecast.csv", index=False, float_format="%.10g")
-    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str) + "\n")
-    plot_forecast(
-        folder / "forecast.png",
-        time=data.time,
-        values=data.values,
-        holdout_time=data.time[-H:],
-        holdout={"mean": held.mean, "lower": held.lower, "upper": held.upper},
-        future_time=future_time,
-        future={"mean": future.mean, "lower": future.lower, "upper": future.upper},
-        title=f"{data.target}: {cfg.cell.upper()} forecaster, last {H} steps held out",
-        level=future.level,
-    )
-    plot_training(
-        folder / "training.png",
-        final.histories_,
-        f"{data.target}: loss per epoch (early-stopping runs of the final fit)",
-    )
-    for k, model in enumerate(final.models_):
-        save(model, str(folder / ("model.safetensors" if k == 0 else f"model_{k}.safetensors")))
-    t = final.transforms_[0]
-    members = [f"model_{k}.safetensors" for k in range(1, len(final.models_))]
-    sidecar = {
-        "format": "lstmkit.forecaster",
-        "params": final.get_params(),
-        "members": ["model.safetensors", *members],
-        "transform": {
-            "log": t.log,
-            "seasonal_period": t.seasonal_period,
-            "difference": t.difference,
-            "scaling": t.scaling,
-            "center": t.center_,
-            "scale": t.scale_,
-        },
-        "history_tail": data.values[-(final.lag + t.offset) :].tolist(),
-        "target": data.target,
-    }
-    (folder / "forecaster.json").write_text(json.dumps(sidecar, indent=2) + "\n")
-    report = analyze(final.models_[0], final.lag)
-    note = (
-        f"The forecaster averages {len(final.models_)} networks like this one: its compute and "
-        f"weights are {len(final.models_)} times the figures below.\n\n"
-        if len(final.models_) > 1
-        else ""
-    )
-    (folder / "cost.md").write_text(note + report.markdown() + "\n")
-    (folder / "cost.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")

@@ -19,47 +19,77 @@ def _x(index) -> np.ndarray:
     return np.asarray(index)
 
 
-def plot_forecast(
-    path: str | Path,
-    *,
-    time,
-    values: np.ndarray,
-    holdout_time,
-    holdout: dict[str, np.ndarray],
-    future_time,
-    future: dict[str, np.ndarray],
-    title: str,
-    level: float,
-) -> Path:
-    """History, held-out truth, the held-out forecast and the future forecast, with
-    intervals. ``holdout``/``future`` hold ``mean``, ``lower``, ``upper``."""
-    fig, ax = plt.subplots(figsize=(10, 4.8), dpi=110)
-    n_hold = len(holdout["mean"])
-    ax.plot(
-        _x(time)[: len(values) - n_hold],
-        values[: len(values) - n_hold],
-        color="0.2",
-        lw=1.4,
-        label="history",
-    )
-    joined = np.concatenate([_x(time)[-n_hold - 1 : -n_hold], _x(holdout_time)])
-    ax.plot(joined, values[-n_hold - 1 :], color="black", lw=1.4, ls="--", label="held-out truth")
-    for name, part, t, color in (
-        ("forecast of the held-out part", holdout, holdout_time, "tab:blue"),
-        ("forecast beyond the data", future, future_time, "tab:orange"),
-    ):
-        ax.plot(_x(t), part["mean"], color=color, lw=1.8, label=name)
-        ax.fill_between(
-            _x(t),
-            part["lower"],
-            part["upper"],
-            color=color,
-            alpha=0.2,
-            label=f"{round(100 * level)}% interval",
-        )
-    ax.set_title(title)
+def _draw_series(ax, panel, k, j, held, future, future_time, level, recommended, H) -> None:
+    """One series: history, held-out truth, the test-window and future forecasts."""
+    t, y = _x(panel.times[k]), panel.values[k]
+    ax.plot(t, y, color="0.2", lw=1.2, label="data")
+    pct = round(100 * level)
+    if j is not None:
+        tt = t[-H:]
+        ax.plot(tt, held["lstm"][j], color="tab:blue", lw=1.6, label="LSTM on the test window")
+        ax.fill_between(tt, held["lstm-lo"][j], held["lstm-hi"][j], color="tab:blue", alpha=0.15,
+                        label=f"its {pct}% interval")  # fmt: skip
+    ft = _x(future_time)
+    ax.plot(ft, future["lstm"][k], color="tab:orange", lw=1.6, label="LSTM beyond the data")
+    ax.fill_between(ft, future["lstm-lo"][k], future["lstm-hi"][k], color="tab:orange", alpha=0.2,
+                    label=f"its {pct}% interval")  # fmt: skip
+    if recommended != "lstm":
+        ax.plot(ft, future[recommended][k], color="tab:green", lw=1.2, ls="--",
+                label=f"{recommended} (recommended) beyond the data")  # fmt: skip
+    if j is not None:
+        ax.axvspan(t[-H], t[-1], color="0.9", zorder=0)
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8)
+
+
+def plot_panel(path: str | Path, panel, scored, held, future, future_times, mase, *, level: float,
+               recommended: str) -> Path:  # fmt: skip
+    """The forecasts of one series, or of a panel's two best and two worst series (by the
+    LSTM's MASE on the test window). ``held`` rows follow ``scored``; ``future`` rows
+    follow the panel."""
+    H = held["lstm"].shape[1] if len(scored) else future["lstm"].shape[1]
+    ranked = sorted((v, i) for i, (k, v) in enumerate(zip(scored, mase.values(), strict=True))
+                    if v is not None)  # fmt: skip
+    if len(panel) == 1:
+        picks = [(0, 0 if scored else None, "")]
+    else:
+        chosen = ranked[:2] + [r for r in ranked[-2:] if r not in ranked[:2]]
+        picks = [(scored[i], i, f"{'smallest' if n < 2 else 'largest'} error, MASE {v:.2f}")
+                 for n, (v, i) in enumerate(chosen)]  # fmt: skip
+        picks = picks or [(0, None, "")]
+    rows = len(picks)
+    fig, axes = plt.subplots(rows, 1, figsize=(10, 3.6 * rows), dpi=100, squeeze=False)
+    for ax, (k, j, why) in zip(axes[:, 0], picks, strict=True):
+        _draw_series(ax, panel, k, j, held, future, future_times[k], level, recommended, H)
+        ax.set_title(f"{panel.ids[k]}{': ' + why if why else ''}", fontsize=10)
+        ax.set_ylabel(panel.target)
+    axes[0, 0].legend(loc="upper left", fontsize=7)
+    axes[-1, 0].set_xlabel(panel.time_name or "step")
+    fig.suptitle("shaded: the held-out test window", fontsize=9, y=0.995)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_summary(path: str | Path, per_series: dict, summary: dict) -> Path:
+    """Each method's MASE over the series (box plot) with its mean marked."""
+    names = sorted((n for n in summary if summary[n]["MASE"] is not None),
+                   key=lambda n: summary[n]["MASE"])  # fmt: skip
+    data = [
+        [m[n]["MASE"] for m in (r["metrics"] for r in per_series.values())
+         if n in m and m[n]["MASE"] is not None]
+        for n in names
+    ]  # fmt: skip
+    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=100)
+    ax.boxplot(data, showfliers=False)
+    ax.set_xticks(np.arange(1, len(names) + 1), names, rotation=20)
+    ax.plot(np.arange(1, len(names) + 1), [summary[n]["MASE"] for n in names], "D",
+            color="tab:red", label="mean MASE")  # fmt: skip
+    ax.axhline(1.0, color="0.5", lw=0.8, ls=":")
+    ax.set_ylabel("MASE on the test window (1 = in-sample naive)")
+    ax.set_title(f"{len(per_series)} series: error per method (boxes: quartiles, whiskers 1.5 IQR)")
+    ax.legend()
+    ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -82,3 +82,43 @@ def last_window(values: np.ndarray, lag: int) -> np.ndarray:
     if arr.shape[0] < lag:
         raise ValueError(f"last_window: need at least lag = {lag} steps, got {arr.shape[0]}")
     return arr[None, arr.shape[0] - lag :]
+
+
+def origin_windows(
+    feats: np.ndarray, origins: np.ndarray, lag: int, horizon: int, *, targets: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Windows that end at given forecast origins, shorter than ``lag`` where the series
+    is, normalized by their last level.
+
+    Window ``s`` reads the ``ℓ_s = min(lag, origins[s])`` steps before its origin
+    ``o_s`` and targets the ``horizon`` steps from ``o_s`` on. Column 0 of ``feats`` is
+    the (transformed) target; it is expressed relative to the window's last input value
+    ``feats[o_s − 1, 0]``, in inputs and targets alike, so every window starts its future
+    at level 0 whatever the series' level. Other columns (covariates) are copied as they
+    are. Short windows are padded at the end with zeros: feed ``lengths`` to the model.
+
+    Parameters
+    ----------
+    feats : ndarray (N, F)
+    origins : ndarray (S,) of ints in ``1..N`` (``1..N − horizon`` with ``targets``)
+    lag, horizon : int
+    targets : whether to build ``Y`` (forecasting from the last origin has none)
+
+    Returns
+    -------
+    X : ndarray (S, lag, F), zero past each window's length
+    lengths : ndarray (S,) int64, ``ℓ_s``
+    Y : ndarray (S, horizon), or None without ``targets``
+    """
+    o = np.asarray(origins, dtype=np.int64)
+    lengths = np.minimum(o, lag)
+    pos = (o - lengths)[:, None] + np.arange(lag)[None, :]  # (S, lag)
+    valid = np.arange(lag)[None, :] < lengths[:, None]
+    X = feats[np.where(valid, pos, 0)]  # (S, lag, F)
+    level = feats[o - 1, 0]  # (S,)
+    X[..., 0] -= level[:, None]
+    X[~valid] = 0.0
+    Y = None
+    if targets:
+        Y = feats[o[:, None] + np.arange(horizon)[None, :], 0] - level[:, None]
+    return X, lengths, Y

@@ -52,7 +52,7 @@ def gemm(trans_a, trans_b, alpha, A, B, beta, C):  # pragma: no cover - compiled
     C[...] = alpha * (a @ b) + beta * C
 
 
-@overload(gemm, jit_options={"fastmath": True, "error_model": "numpy"})
+@overload(gemm, jit_options={"fastmath": False, "error_model": "numpy"})
 def _gemm(trans_a, trans_b, alpha, A, B, beta, C):
     if HAVE_BLAS:
         fn = _SGEMM if A.dtype == types.float32 else _DGEMM

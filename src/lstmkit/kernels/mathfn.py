@@ -26,7 +26,7 @@ def gate_tanh(x):  # pragma: no cover - replaced by the overload inside kernels
     return np.tanh(x)
 
 
-@overload(gate_tanh, jit_options={"fastmath": True, "error_model": "numpy"})
+@overload(gate_tanh, jit_options={"fastmath": False, "error_model": "numpy"})
 def _gate_tanh(x):
     if x == types.float32:
         a0, a1, a2, a3, a4, a5, a6 = ALPHA

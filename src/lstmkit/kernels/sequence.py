@@ -8,6 +8,14 @@ Performance rule for every kernel here and beside it: loop over *flat, contiguou
 and write one array per loop. LLVM vectorizes such loops; a loop that writes several
 arrays needs more run-time alias checks than it will emit and stays scalar (3-4x
 slower), and building a view per row costs reference counting per row.
+
+No ``fastmath``: with it LLVM may reassociate sums and contract multiply-adds, and it
+decides differently when a kernel is compiled in the running process (callees linked
+in) and when its object code is loaded from the disk cache, so the same seed gave
+different numbers on a machine's first run and on later ones (about 1e-9 relative,
+enough to change a trained forecaster). Without it every result follows IEEE
+arithmetic in the order the code says; elementwise loops still vectorize. A test runs
+two fresh processes on one private cache and requires identical bits.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from numba import njit
 
 from lstmkit.kernels.blas import gemm
 
-OPTS = {"cache": True, "fastmath": True, "error_model": "numpy", "nogil": True}
+OPTS = {"cache": True, "fastmath": False, "error_model": "numpy", "nogil": True}
 
 
 @njit(**OPTS)

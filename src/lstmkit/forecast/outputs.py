@@ -1,0 +1,130 @@
+"""The files the job writes: forecast.csv, holdout.csv, metrics.json, the figures, the
+ensemble's model files, forecaster.json and the cost report.
+
+Column names follow statsforecast: ``unique_id, ds``, one column per method, and
+``<method>-lo-<level>`` / ``<method>-hi-<level>`` for the LSTM and the recommended method.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lstmkit.cost import analyze
+from lstmkit.models.io import save
+
+
+def _labels(index) -> list[str]:
+    out = []
+    for t in index:
+        if isinstance(t, pd.Timestamp):
+            out.append(t.isoformat(sep=" ") if (t.hour or t.minute or t.second)
+                       else t.strftime("%Y-%m-%d"))  # fmt: skip
+        else:
+            out.append(str(t))
+    return out
+
+
+def _frame(ids, times, table, names, with_bounds, pct, truth=None) -> pd.DataFrame:
+    cols: dict[str, list | np.ndarray] = {
+        "unique_id": np.repeat(ids, [len(t) for t in times]),
+        "ds": [lab for t in times for lab in _labels(t)],
+    }
+    if truth is not None:
+        cols["y"] = np.concatenate(truth)
+    for n in names:
+        cols[n] = table[n].reshape(-1)
+    for n in with_bounds:
+        cols[f"{n}-lo-{pct}"] = table[f"{n}-lo"].reshape(-1)
+        cols[f"{n}-hi-{pct}"] = table[f"{n}-hi"].reshape(-1)
+    return pd.DataFrame(cols)
+
+
+def strict_json(obj) -> str:
+    """JSON with NaN and infinities turned into null (the standard has neither)."""
+
+    def clean(v):
+        if isinstance(v, dict):
+            return {str(k): clean(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [clean(x) for x in v]
+        if isinstance(v, np.ndarray):
+            return clean(v.tolist())
+        if isinstance(v, np.integer):
+            return int(v)
+        if isinstance(v, float | np.floating):
+            return float(v) if np.isfinite(v) else None
+        if isinstance(v, bool | int | str) or v is None:
+            return v
+        return str(v)
+
+    return json.dumps(clean(obj), indent=2, allow_nan=False) + "\n"
+
+
+def write_outputs(folder: Path, cfg, panel, scored, held, future, final, recommended,
+                  metrics) -> list[str]:  # fmt: skip
+    """Write every output into ``folder``; returns the file names written."""
+    from lstmkit.forecast.plots import plot_panel, plot_summary, plot_training
+
+    H, pct = cfg.horizon, round(100 * cfg.level)
+    names = [k for k in future if not k.endswith(("-lo", "-hi"))]
+    bounds = ["lstm"] + ([recommended] if recommended != "lstm" else [])
+    written = []
+    future_times = [panel.future_times(k, H) for k in range(len(panel))]
+    _frame(panel.ids, future_times, future, names, bounds, pct).to_csv(
+        folder / "forecast.csv", index=False, float_format="%.10g"
+    )
+    ids = [panel.ids[k] for k in scored]
+    test_times = [panel.times[k][-H:] for k in scored]
+    truth = [panel.values[k][-H:] for k in scored]
+    _frame(ids, test_times, held, names, bounds, pct, truth).to_csv(
+        folder / "holdout.csv", index=False, float_format="%.10g"
+    )
+    written += ["forecast.csv", "holdout.csv"]
+    (folder / "metrics.json").write_text(strict_json(metrics))
+    written.append("metrics.json")
+
+    mase = {panel.ids[k]: metrics["per_series"][panel.ids[k]]["metrics"].get("lstm", {})
+            .get("MASE") for k in scored}  # fmt: skip
+    plot_panel(folder / "forecast.png", panel, scored, held, future, future_times, mase,
+               level=cfg.level, recommended=recommended)  # fmt: skip
+    written.append("forecast.png")
+    if len(panel) > 1:
+        plot_summary(folder / "summary.png", metrics["per_series"], metrics["summary"])
+        written.append("summary.png")
+    plot_training(folder / "training.png", final.histories_,
+                  "loss per epoch (early-stopping runs of the final fit)")  # fmt: skip
+    written.append("training.png")
+    members = []
+    for k, model in enumerate(final.models_):
+        name = "model.safetensors" if k == 0 else f"model_{k}.safetensors"
+        save(model, str(folder / name))
+        members.append(name)
+    written.append("model.safetensors" + (f" (+{len(members) - 1} members)" if k else ""))
+    first = next(iter(set(range(len(panel))) - set(final.skipped_)), 0)
+    sidecar = {
+        "format": "lstmkit.forecaster",
+        "version": 2,
+        "params": final.get_params() | {"lag": final.lag_},
+        "min_lag": final.min_lag_,
+        "members": members,
+        "series_id": panel.ids[first],
+        "prep": final.preps_[first].to_dict(),
+        "history": panel.values[first].tolist(),
+        "target": panel.target,
+    }
+    (folder / "forecaster.json").write_text(strict_json(sidecar))
+    report = analyze(final.models_[0], final.lag_)
+    note = (
+        f"The forecaster averages {len(final.models_)} networks like this one: its compute and "
+        f"weights are {len(final.models_)} times the figures below.\n\n"
+        if len(final.models_) > 1
+        else ""
+    )
+    (folder / "cost.md").write_text(note + report.markdown() + "\n")
+    (folder / "cost.json").write_text(strict_json(report.to_dict()))
+    written += ["forecaster.json", "cost.md", "cost.json"]
+    return written

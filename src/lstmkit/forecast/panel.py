@@ -1,0 +1,206 @@
+"""Panels: many series in the ecosystem's long format (one row per series and time step,
+columns ``unique_id, ds, y`` as in statsforecast and neuralforecast), or one series.
+
+:func:`read_panel_csv` reads either layout: a file with an id column (``--id``, or a
+column named ``unique_id``) is a panel; any other file is one series
+(:func:`~lstmkit.forecast.csvdata.read_series_csv`), a panel of one. :func:`from_frame`
+takes the same long DataFrame in the Python API.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lstmkit.forecast.csvdata import (
+    FILLS,
+    _check_order,
+    _lines,
+    _time_index,
+    infer_season,
+    read_series_csv,
+)
+
+DEFAULT_ID, DEFAULT_TIME, DEFAULT_TARGET = "unique_id", "ds", "y"
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Series read from a file or a frame, in the order of their first row.
+
+    Attributes
+    ----------
+    ids : list of str, one per series.
+    values : list of ndarray (N_k,), float64, no missing values.
+    times : list of pandas Index, one per series (dates, numbers, or a RangeIndex).
+    target, time_name, id_name : column names (``id_name`` None for one series).
+    season : the season length, from the time column's frequency unless given.
+    season_note : how the season was found, for the run's header.
+    filled : missing values filled, over all series.
+    """
+
+    ids: list[str]
+    values: list[np.ndarray]
+    times: list[pd.Index]
+    target: str
+    time_name: str | None
+    id_name: str | None
+    season: int
+    season_note: str
+    filled: int = 0
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def future_times(self, k: int, steps: int) -> pd.Index:
+        """Labels of the ``steps`` steps after series ``k``'s last one."""
+        t = self.times[k]
+        if isinstance(t, pd.DatetimeIndex) and t.freq is not None:
+            return pd.date_range(t[-1], periods=steps + 1, freq=t.freq)[1:]
+        if len(t) > 1 and not isinstance(t, pd.DatetimeIndex):
+            step = t[-1] - t[-2]
+            return pd.Index([t[-1] + step * (j + 1) for j in range(steps)])
+        return pd.RangeIndex(len(t), len(t) + steps)
+
+    def with_season(self, season: int | None) -> Panel:
+        """The same panel with a season given by the user (``--season``)."""
+        if season is None:
+            return self
+        from dataclasses import replace
+
+        return replace(self, season=season, season_note=f"season {season} from --season")
+
+
+def from_frame(
+    df: pd.DataFrame,
+    *,
+    id_col: str = DEFAULT_ID,
+    time_col: str = DEFAULT_TIME,
+    target: str = DEFAULT_TARGET,
+    fill: str | None = None,
+    where: str = "the frame",
+) -> Panel:
+    """A long DataFrame → Panel (every series checked like a single-series file).
+
+    Rows are sorted by time within each series; duplicate timestamps, missing values
+    (unless ``fill``), non-numeric values and mixed frequencies are errors that name the
+    series and the lines.
+    """
+    columns = [str(c) for c in df.columns]
+    df = df.set_axis(columns, axis=1)
+    for role, name in (("id", id_col), ("time", time_col), ("target", target)):
+        if name not in columns:
+            raise ValueError(
+                f"{where}: {role} column {name!r} not found; the columns are "
+                f"{', '.join(columns)} (give --{role if role != 'target' else 'target'} COL)"
+            )
+    if fill is not None and fill not in FILLS:
+        raise ValueError(f"fill must be one of {', '.join(FILLS)}, got {fill!r}")
+    raw = df[target]
+    numeric = pd.to_numeric(raw, errors="coerce")
+    text = numeric.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+    if text.any():
+        rows = np.flatnonzero(text)
+        raise ValueError(
+            f"{where}: target column {target!r} is not numeric: line {rows[0] + 2} has "
+            f"{str(raw.iloc[rows[0]])!r} ({int(text.sum())} such value(s))"
+        )
+    if df[id_col].isna().any():
+        rows = np.flatnonzero(df[id_col].isna())
+        raise ValueError(f"{where}: id column {id_col!r} is empty on lines {_lines(rows)}")
+    ids = df[id_col].astype(str)
+    time_all = _time_index(df[time_col], time_col)
+    order = pd.unique(ids.to_numpy())
+    rows_of = ids.groupby(ids, sort=False).indices
+    values, times, freqs, filled = [], [], Counter(), 0
+    for uid in order:
+        rows = np.asarray(rows_of[uid])
+        t = time_all[rows]
+        srt = np.argsort(t.to_numpy(), kind="stable")
+        rows, t = rows[srt], t[srt]
+        try:
+            t = _check_order(t, time_col)
+        except ValueError as exc:
+            raise ValueError(f"{where}: series {uid!r}: {exc}") from None
+        v = numeric.iloc[rows].reset_index(drop=True)
+        missing = np.flatnonzero(v.isna())
+        if missing.size:
+            if fill is None:
+                raise ValueError(
+                    f"{where}: series {uid!r} has {missing.size} missing value(s) (lines "
+                    f"{_lines(rows[missing])}); fill them with --fill ffill or --fill interpolate"
+                )
+            if fill == "ffill" and v.isna().iloc[0]:
+                raise ValueError(
+                    f"{where}: series {uid!r} starts with a missing value, which ffill cannot "
+                    "fill; use --fill interpolate"
+                )
+            v = v.ffill() if fill == "ffill" else v.interpolate(limit_direction="both")
+            filled += int(missing.size)
+        arr = v.to_numpy(dtype=np.float64)
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{where}: series {uid!r} has infinite values")
+        values.append(arr)
+        times.append(t)
+        if isinstance(t, pd.DatetimeIndex) and t.freqstr:
+            freqs[t.freqstr] += 1
+    season, note = _panel_season(times, freqs, len(order))
+    return Panel([str(u) for u in order], values, times, target, time_col, id_col, season, note,
+                 filled)  # fmt: skip
+
+
+def _panel_season(times, freqs: Counter, n: int) -> tuple[int, str]:
+    if len(freqs) > 1:
+        (a, _), (b, _) = freqs.most_common(2)
+        raise ValueError(
+            f"the series have different frequencies ({a!r} and {b!r}); forecast each "
+            "frequency in its own file"
+        )
+    if freqs:
+        reference = next(t for t in times if isinstance(t, pd.DatetimeIndex) and t.freqstr)
+        season, note = infer_season(reference)
+        return season, note.replace("of the time column", f"of the time column ({n} series)")
+    return infer_season(times[0])
+
+
+def read_panel_csv(
+    path: str | Path,
+    *,
+    id_col: str | None = None,
+    time_col: str | None = None,
+    target: str | None = None,
+    fill: str | None = None,
+) -> Panel:
+    """A long-format panel or a single-series CSV file → Panel (module docstring)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"no CSV file at {str(path)!r}")
+    try:
+        header = pd.read_csv(path, nrows=0)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"cannot read {str(path)!r} as CSV: {first}") from None
+    columns = [str(c) for c in header.columns]
+    if id_col is None and DEFAULT_ID in columns:
+        id_col = DEFAULT_ID
+    if id_col is None:
+        data = read_series_csv(path, target=target, time=time_col, fill=fill)
+        return Panel([data.target], [data.values], [data.time], data.target, data.time_name,
+                     None, data.season, data.season_note, data.filled)  # fmt: skip
+    df = pd.read_csv(path)
+    time_col = time_col or (DEFAULT_TIME if DEFAULT_TIME in columns else None)
+    if time_col is None:
+        raise ValueError(
+            f"{str(path)!r} has an id column but no time column {DEFAULT_TIME!r}; give --time COL"
+        )
+    if target is None:
+        rest = [c for c in columns if c not in (id_col, time_col)]
+        target = DEFAULT_TARGET if DEFAULT_TARGET in rest else (rest[-1] if rest else None)
+        if target is None:
+            raise ValueError(f"{str(path)!r} has no value column besides the id and the time")
+    return from_frame(df, id_col=id_col, time_col=time_col, target=target, fill=fill,
+                      where=repr(str(path)))  # fmt: skip
