@@ -11,10 +11,10 @@ import pytest
 import lstmkit as lk
 from lstmkit.cli import main
 
-FAST = ["--epochs", "30", "--ensemble", "1", "--hidden", "8", "--lag", "12", "--horizon", "6",
-        "--quiet"]  # fmt: skip
-FILES = {"forecast.csv", "metrics.json", "forecast.png", "training.png", "model.safetensors",
-         "forecaster.json", "cost.md", "cost.json"}  # fmt: skip
+FAST = ["--epochs", "20", "--ensemble", "1", "--hidden", "8", "--horizon", "6", "--quiet"]
+FILES = {"forecast.csv", "holdout.csv", "metrics.json", "forecast.png", "training.png",
+         "model.safetensors", "forecaster.json", "cost.md", "cost.json"}  # fmt: skip
+METHODS = {"lstm", "naive", "seasonal_naive", "auto_ets", "auto_theta", "combo"}
 
 
 def monthly_csv(tmp_path, values, name="series.csv"):
@@ -24,9 +24,22 @@ def monthly_csv(tmp_path, values, name="series.csv"):
     return path
 
 
-def seasonal(n=96):
-    t = np.arange(n)
-    return 100 + 0.5 * t + 10 * np.sin(2 * np.pi * t / 12)
+def seasonal(n=96, level=100.0, phase=0):
+    t = np.arange(n) + phase
+    return level + 0.5 * t + 10 * np.sin(2 * np.pi * t / 12)
+
+
+def panel_csv(tmp_path, lengths=(96, 80, 60, 40), name="panel.csv", tail=None):
+    frames = []
+    for k, n in enumerate(lengths):
+        y = seasonal(n, 50 + 30 * k, k)
+        if tail is not None:
+            y[-6:] = tail(y[-6:])
+        ds = pd.date_range("2001-01", periods=n, freq="MS")
+        frames.append(pd.DataFrame({"unique_id": f"item{k}", "ds": ds, "y": y}))
+    path = tmp_path / name
+    pd.concat(frames).to_csv(path, index=False)
+    return path
 
 
 def run_cli(*args, cwd=None):
@@ -38,22 +51,67 @@ def test_job_writes_every_file(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["forecast", str(monthly_csv(tmp_path, seasonal())), "--out", str(out), *FAST]) == 0
     text = capsys.readouterr().out
-    assert "season 12" in text and "seasonal naive" in text and "Forecast beyond the data" in text
+    assert "season 12 from the 'MS' frequency" in text and "auto_theta" in text
+    assert "Forecast beyond the data" in text and "Recommended" in text
     assert {p.name for p in out.iterdir()} == FILES
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics["metrics"]) == {"model", "naive", "seasonal naive", "drift", "mean"}
-    assert set(metrics["metrics"]["model"]) == {"MAE", "RMSE", "MAPE", "sMAPE", "MASE"}
+    assert set(metrics["summary"]) == METHODS
+    assert set(metrics["per_series"]["sales"]["metrics"]["lstm"]) == {
+        "MAE",
+        "RMSE",
+        "sMAPE",
+        "MASE",
+        "MAPE",
+    }
+    rec = metrics["recommended"]
     table = pd.read_csv(out / "forecast.csv")
-    assert list(table["part"]) == ["held_out"] * 6 + ["future"] * 6
-    assert list(table["month"])[:2] == ["2008-07-01", "2008-08-01"]
-    assert list(table["month"])[6] == "2009-01-01"
-    np.testing.assert_allclose(table["actual"][:6], seasonal()[-6:])
-    assert (table["lower"] <= table["upper"]).all()
+    assert list(table.columns[:2]) == ["unique_id", "ds"]
+    assert METHODS <= set(table.columns) and {"lstm-lo-90", "lstm-hi-90"} <= set(table.columns)
+    if rec != "lstm":
+        assert {f"{rec}-lo-90", f"{rec}-hi-90"} <= set(table.columns)
+    assert list(table["ds"])[:2] == ["2009-01-01", "2009-02-01"]
+    assert (table["lstm-lo-90"] <= table["lstm"]).all() and (
+        table["lstm"] <= table["lstm-hi-90"]
+    ).all()
+    held = pd.read_csv(out / "holdout.csv")
+    np.testing.assert_allclose(held["y"], seasonal()[-6:])
     for png in ("forecast.png", "training.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     model = lk.load(str(out / "model.safetensors"))
     cost = json.loads((out / "cost.json").read_text())
-    assert cost["total"]["params"] == model.count_params() and cost["seq_len"] == 12
+    assert cost["total"]["params"] == model.count_params() and cost["seq_len"] == 15
+
+
+def test_a_panel_job(tmp_path, capsys):
+    out = tmp_path / "out"
+    path = panel_csv(tmp_path, lengths=(96, 80, 60, 40, 12))
+    assert main(["forecast", str(path), "--out", str(out), *FAST]) == 0
+    text = capsys.readouterr().out
+    assert "5 series" in text and "(5 series)" in text
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["series"] == 5 and set(metrics["per_series"]) == {f"item{k}" for k in range(4)}
+    assert "too short to hold out 6" in metrics["notes"]["item4"]
+    s = metrics["summary"]["lstm"]
+    assert s["series"] == 4 and 1 <= s["rank"] <= 6 and 0 <= s["wins_vs_seasonal_naive"] <= 4
+    table = pd.read_csv(out / "forecast.csv")
+    assert list(table["unique_id"].unique()) == [f"item{k}" for k in range(5)]
+    assert (table.groupby("unique_id").size() == 6).all()
+    assert np.isfinite(table["lstm"]).all()  # the 12-step series still gets a forecast
+    assert {"forecast.png", "summary.png"} <= {p.name for p in out.iterdir()}
+
+
+def test_the_recommendation_never_reads_the_test_window(tmp_path):
+    """Changing every series' last 6 values (the test window) changes the test scores but
+    neither the validation scores nor the recommendation."""
+    runs = []
+    for k, tail in enumerate((None, lambda v: v * 3.0)):
+        out = tmp_path / f"out{k}"
+        path = panel_csv(tmp_path, name=f"p{k}.csv", tail=tail)
+        assert main(["forecast", str(path), "--out", str(out), *FAST]) == 0
+        runs.append(json.loads((out / "metrics.json").read_text()))
+    assert runs[0]["validation_summary"] == runs[1]["validation_summary"]
+    assert runs[0]["recommended"] == runs[1]["recommended"]
+    assert runs[0]["summary"] != runs[1]["summary"]
 
 
 def test_the_default_job_on_the_bundled_airline_data(tmp_path):
@@ -63,17 +121,18 @@ def test_the_default_job_on_the_bundled_airline_data(tmp_path):
     assert "bundled airline passengers" in res.stdout
     out = tmp_path / "lstmkit-out"
     assert {p.name for p in out.iterdir()} >= FILES
-    scores = json.loads((out / "metrics.json").read_text())["metrics"]
-    assert scores["model"]["MAPE"] < scores["seasonal naive"]["MAPE"]
+    m = json.loads((out / "metrics.json").read_text())["per_series"]["passengers"]["metrics"]
+    assert m["lstm"]["MAPE"] < m["seasonal_naive"]["MAPE"]
 
 
 def test_constant_series_works_and_warns(tmp_path, capsys):
     out = tmp_path / "out"
     path = monthly_csv(tmp_path, np.full(60, 5.0))
     assert main(["forecast", str(path), "--out", str(out), *FAST]) == 0
-    assert "warning: the series is constant" in capsys.readouterr().out
+    assert capsys.readouterr().out.count("warning: the series is constant") == 1
     table = pd.read_csv(out / "forecast.csv")
-    np.testing.assert_allclose(table["forecast"], 5.0)
+    np.testing.assert_allclose(table["lstm"], 5.0, rtol=1e-12)
+    json.loads((out / "metrics.json").read_text())  # strict JSON although MASE is undefined
 
 
 @pytest.mark.parametrize(
@@ -86,8 +145,9 @@ def test_constant_series_works_and_warns(tmp_path, capsys):
         ("month,sales\n2001-02,1\n2001-01,2\n", [], "is not sorted"),
         ("month,sales\n2001-01,1\n2001-01,2\n", [], "duplicate timestamps"),
         ("month,sales\n" + "".join(f"2001-{m:02d},{m}\n" for m in range(1, 13)), [],
-         "the series has 12 values; lag 12 + horizon 6 + validation 12 + differencing 1 + "
-         "the 6 held-out steps need at least 37"),
+         "the longest series has 12 values; horizon 6 held out + horizon 6 of validation + "
+         "min_lag 3 need at least 15"),
+        ("unique_id,date,y\na,2001-01-01,1\n", [], "no time column 'ds'; give --time COL"),
     ],
 )  # fmt: skip
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, content, extra, message):
@@ -101,6 +161,12 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, content, e
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in res.stderr
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".lstmkit-")] == []
+
+
+def test_a_negative_seed_names_the_flag_before_training(tmp_path):
+    res = run_cli("forecast", "--seed", "-1", "--out", str(tmp_path / "out"))
+    assert res.returncode == 2 and "argument --seed: must be at least 0, got -1" in res.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_fill_option(tmp_path):

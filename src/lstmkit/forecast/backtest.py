@@ -44,7 +44,8 @@ def backtest(forecaster: Forecaster, y, *, folds: int = 3, step: int | None = No
     if folds < 1 or step < 1:
         raise ValueError("backtest: folds and step must be >= 1")
     origins = [series.size - H - step * k for k in range(folds - 1, -1, -1)]
-    need = Forecaster(**forecaster.get_params()).min_length()
+    probe = Forecaster(**forecaster.get_params())
+    need = probe.resolved_min_lag() + H
     if origins[0] < need:
         raise ValueError(
             f"backtest: the first of {folds} folds would train on {origins[0]} steps, but the "

@@ -161,7 +161,7 @@ class Forecaster:
         calibration: int | None = None,
         epochs: int = 100,
         batch_size: int = 64,
-        lr: float = 3e-3,
+        lr: float = 1e-3,
         patience: int = 10,
         loss: str = "mae",
         dropout: float = 0.0,

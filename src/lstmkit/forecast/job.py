@@ -98,7 +98,9 @@ def _fit_lstm(series, cfg, season, caught):
     with warnings.catch_warnings(record=True) as got:
         warnings.simplefilter("always", ForecastWarning)
         f = make_forecaster(cfg, season).fit(series)
-    caught.extend(str(w.message) for w in got if issubclass(w.category, ForecastWarning))
+    # The job names constant series itself, by id and once.
+    caught.extend(str(w.message) for w in got
+                  if issubclass(w.category, ForecastWarning) and "constant" not in str(w.message))  # fmt: skip
     return f
 
 
@@ -200,6 +202,12 @@ def run_job(cfg: JobConfig, print_fn=print) -> dict[str, Any]:
     future = _point_table(
         final, None, _anchors(panel.values, cfg, m, "future", panel.ids, fallbacks)
     )
+    constant = [panel.ids[k] for k, v in enumerate(panel.values) if np.ptp(v) == 0]
+    if constant and len(panel) == 1:
+        caught.append("the series is constant; every forecast is that constant")
+    elif constant:
+        caught.append(f"{len(constant)} constant series (forecast as that constant): "
+                      + ", ".join(constant[:5]) + (" ..." if len(constant) > 5 else ""))  # fmt: skip
     for msg in dict.fromkeys(caught):
         print_fn(f"warning: {msg}")
     for k, why in final.skipped_.items():
