@@ -89,15 +89,16 @@ def test_chronological_split_and_no_leakage_through_the_forecaster():
     kw = {"lag": 8, "horizon": 4, "epochs": 5, "ensemble": 1, "hidden_size": 4}
     a = Forecaster(**kw).fit(np.concatenate([train, val]))
     b = Forecaster(**kw).fit(np.concatenate(chronological_split(other, test=12, validation=6)[:2]))
-    assert (a.transforms_[0].center_, a.transforms_[0].scale_) == (
-        b.transforms_[0].center_, b.transforms_[0].scale_,
-    )  # fmt: skip
+    assert a.preps_[0].to_dict() == b.preps_[0].to_dict()
     np.testing.assert_array_equal(a.predict().mean, b.predict().mean)
-    # Inside fit, the validation tail does not reach the transforms either.
+    # Inside fit, the validation tail (horizon + calibration - 1 = 6 steps with 3
+    # origins) does not reach the preparation either.
     c_series = np.concatenate([train, val * 3])
-    c = Forecaster(**kw, validation=6).fit(c_series)
-    d = Forecaster(**kw, validation=6).fit(np.concatenate([train, val]))
-    assert c.transforms_[0].center_ == d.transforms_[0].center_
+    c = Forecaster(**kw, calibration=3).fit(c_series)
+    d = Forecaster(**kw, calibration=3).fit(np.concatenate([train, val]))
+    assert c.preps_[0].to_dict() == d.preps_[0].to_dict()
+    e = Forecaster(**kw, calibration=1).fit(c_series)  # only 4 held back: the 6th-last is seen
+    assert e.preps_[0].to_dict() != d.preps_[0].to_dict()
 
 
 def test_chronological_split_errors():
