@@ -206,3 +206,16 @@ def test_backtest_scores_model_and_baselines_per_fold():
     assert summary["model"]["MAE"] < summary["naive"]["MAE"]
     with pytest.raises(ValueError, match="use fewer folds"):
         backtest(Forecaster(horizon=4, **FAST), y, folds=30)
+
+
+def test_extend_retrains_on_more_data_for_the_chosen_epochs():
+    y = seasonal(100)
+    f = Forecaster(horizon=4, season=12, **{**FAST, "ensemble": 2}).fit(y[:-4])
+    g = f.extend(y)
+    assert g is not f and len(f.series_[0]) == 96 and len(g.series_[0]) == 100
+    assert [len(h.history["loss"]) for h in g.histories_] == f.best_epochs_
+    np.testing.assert_array_equal(g.quantiles_, f.quantiles_)
+    p = g.predict()
+    assert p.mean.shape == (4,) and np.all(p.lower <= p.mean)
+    with pytest.raises(ValueError, match="give the 1 series of fit, each at least as long"):
+        f.extend(y[:50])

@@ -290,33 +290,19 @@ class Forecaster:
         layers.append(Dense(self.horizon))
         return Sequential(layers, input_size=n_features, seed=seed, name=f"forecaster_{self.cell}")
 
-    def _stack(self, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]):
+    @staticmethod
+    def _stack(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]):
         parts = [p for p in parts if len(p[1])]
         if not parts:
             return None
         return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
 
     # -- fit ----------------------------------------------------------------------------
-    def fit(self, y: Any, covariates: Any = None) -> Forecaster:
-        """Fit one global network on one series ``(N,)`` or a list of series.
-
-        Parameters
-        ----------
-        y : array (N,), or list of arrays (N_k,)
-        covariates : array (N, C) aligned with ``y`` (a list of them for a list of series),
-            optional; inputs over the lag window only (past covariates).
-
-        Returns
-        -------
-        self
-        """
-        self.check_params()
-        series, many = _as_series_list(y, "fit")
-        covs = self._covariates(covariates, series, many)
-        H, L = self.horizon, self.resolved_lag()
-        Lmin, K = self.resolved_min_lag(), self.resolved_calibration(len(series))
-        V = H + K - 1
-        self.lag_, self.min_lag_, self.calibration_ = L, Lmin, K
+    def _prepare(self, series, covs, many, V):
+        """Fit each series' preparation on all but its last ``V`` steps and cut its
+        training (targets before those), validation (origins among them) and full windows.
+        Sets ``series_``, ``covariates_``, ``preps_``, ``scalers_`` and ``skipped_``."""
+        H, L, Lmin = self.horizon, self.lag_, self.min_lag_
         self.series_, self.covariates_ = series, covs
         self.preps_, self.scalers_, self.skipped_ = [], [], {}
         train, val, full, val_origins = [], [], [], []
@@ -337,16 +323,37 @@ class Forecaster:
                     f"{'series ' + str(k) if many else 'the series'} is constant; its "
                     "forecast is that constant",
                     ForecastWarning,
-                    stacklevel=2,
+                    stacklevel=3,
                 )
             feats = self._features(k, s, c)
-            tr_o = np.arange(Lmin, s.size - V - H + 1)
             va_o = np.arange(max(s.size - V, Lmin), s.size - H + 1)
-            all_o = np.arange(Lmin, s.size - H + 1)
-            train.append(origin_windows(feats, tr_o, L, H))
+            train.append(origin_windows(feats, np.arange(Lmin, s.size - V - H + 1), L, H))
             val.append(origin_windows(feats, va_o, L, H))
-            full.append(origin_windows(feats, all_o, L, H))
+            full.append(origin_windows(feats, np.arange(Lmin, s.size - H + 1), L, H))
             val_origins.append(va_o)
+        return train, val, full, val_origins
+
+    def fit(self, y: Any, covariates: Any = None) -> Forecaster:
+        """Fit one global network on one series ``(N,)`` or a list of series.
+
+        Parameters
+        ----------
+        y : array (N,), or list of arrays (N_k,)
+        covariates : array (N, C) aligned with ``y`` (a list of them for a list of series),
+            optional; inputs over the lag window only (past covariates).
+
+        Returns
+        -------
+        self
+        """
+        self.check_params()
+        series, many = _as_series_list(y, "fit")
+        covs = self._covariates(covariates, series, many)
+        H, L = self.horizon, self.resolved_lag()
+        Lmin, K = self.resolved_min_lag(), self.resolved_calibration(len(series))
+        V = H + K - 1
+        self.lag_, self.min_lag_, self.calibration_ = L, Lmin, K
+        train, val, full, val_origins = self._prepare(series, covs, many, V)
         tr, va, al = self._stack(train), self._stack(val), self._stack(full)
         if al is None:
             raise ValueError(
@@ -398,6 +405,44 @@ class Forecaster:
             scaled.append((truth - f) / self.preps_[k].mase_scale)
         pooled = np.concatenate(scaled) if scaled else np.zeros((0, H))
         self.quantiles_ = conformal_quantiles(pooled, self.level)
+
+    def extend(self, y: Any, covariates: Any = None) -> Forecaster:
+        """A new Forecaster for the same series with more data (``y``, each at least as
+        long as in ``fit``): every member is retrained from scratch on all of ``y``'s
+        windows for the epochs early stopping chose in ``fit``, and the conformal
+        half-widths of ``fit`` are kept. This is how the job turns the model it scored on
+        the test window into the one that forecasts beyond the data, without a second
+        early-stopping run.
+
+        Returns
+        -------
+        Forecaster, fitted; ``self`` is unchanged.
+        """
+        self._not_fitted()
+        series, many = _as_series_list(y, "extend")
+        if len(series) != len(self.series_) or any(
+            a.size < b.size for a, b in zip(series, self.series_, strict=True)
+        ):
+            raise ValueError(
+                f"extend: give the {len(self.series_)} series of fit, each at least as long"
+            )
+        new = Forecaster(**self.get_params())
+        new.lag_, new.min_lag_, new.calibration_ = self.lag_, self.min_lag_, self.calibration_
+        covs = new._covariates(covariates, series, many)
+        _, _, full, _ = new._prepare(series, covs, many, 0)
+        al = new._stack(full)
+        new.n_features_in_ = self.n_features_in_
+        new.models_, new.histories_, new.best_epochs_ = [], [], list(self.best_epochs_)
+        for seed, epochs in zip(member_seeds(self.seed, self.ensemble), self.best_epochs_,
+                                strict=True):  # fmt: skip
+            model = new._build(new.n_features_in_, seed)
+            new.histories_.append(
+                model.fit(al[0], al[2], lengths=al[1], epochs=epochs, batch_size=self.batch_size,
+                          lr=self.lr, loss=self.loss, seed=seed, verbose=self.verbose)
+            )  # fmt: skip
+            new.models_.append(model)
+        new.residuals_, new.quantiles_ = self.residuals_, self.quantiles_
+        return new
 
     def _covariates(self, covariates, series, many):
         if covariates is None:

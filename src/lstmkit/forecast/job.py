@@ -94,13 +94,14 @@ def _anchors(series, cfg, season, desc, ids, fallbacks):
     return out
 
 
-def _fit_lstm(series, cfg, season, caught):
+def _fit_lstm(series, cfg, season, caught) -> Forecaster:
     with warnings.catch_warnings(record=True) as got:
         warnings.simplefilter("always", ForecastWarning)
         f = make_forecaster(cfg, season).fit(series)
     # The job names constant series itself, by id and once.
-    caught.extend(str(w.message) for w in got
-                  if issubclass(w.category, ForecastWarning) and "constant" not in str(w.message))  # fmt: skip
+    for w in got:
+        if issubclass(w.category, ForecastWarning) and "constant" not in str(w.message):
+            caught.append(str(w.message))
     return f
 
 
@@ -198,7 +199,12 @@ def run_job(cfg: JobConfig, print_fn=print) -> dict[str, Any]:
 
     print_fn("")
     print_fn("Refitting on all the data for the forecast beyond it.")
-    final = _fit_lstm(panel.values, cfg, m, caught)
+    # Retrain every member on all the data for the epochs its early stopping chose on
+    # the test-window fit; series too short to be scored get a fit of their own.
+    if len(scored) == len(panel):
+        final = held.extend(panel.values)
+    else:
+        final = _fit_lstm(panel.values, cfg, m, caught)
     future = _point_table(
         final, None, _anchors(panel.values, cfg, m, "future", panel.ids, fallbacks)
     )
@@ -206,8 +212,8 @@ def run_job(cfg: JobConfig, print_fn=print) -> dict[str, Any]:
     if constant and len(panel) == 1:
         caught.append("the series is constant; every forecast is that constant")
     elif constant:
-        caught.append(f"{len(constant)} constant series (forecast as that constant): "
-                      + ", ".join(constant[:5]) + (" ..." if len(constant) > 5 else ""))  # fmt: skip
+        shown = ", ".join(constant[:5]) + (" ..." if len(constant) > 5 else "")
+        caught.append(f"{len(constant)} constant series (forecast as that constant): {shown}")
     for msg in dict.fromkeys(caught):
         print_fn(f"warning: {msg}")
     for k, why in final.skipped_.items():
