@@ -37,7 +37,7 @@ import numpy as np
 from lstmkit.forecast.conformal import conformal_quantiles
 from lstmkit.forecast.prep import SeriesPrep
 from lstmkit.forecast.transforms import ColumnScaler
-from lstmkit.forecast.windows import origin_windows
+from lstmkit.forecast.windows import origin_windows, window_levels
 from lstmkit.layers import GRU, LSTM, RNN, Dense, Dropout
 from lstmkit.models.sequential import Sequential
 from lstmkit.training.callbacks import EarlyStopping
@@ -118,6 +118,8 @@ class Forecaster:
     season : season length ``m`` (12 for monthly data; 1 for none).
     log : True, False or "auto" (logs when every value of a series is positive).
     deseasonalize : True, False or "auto" (when the autocorrelation test finds a season).
+    normalize : each window is measured from its last input value ("last") or from the
+        mean of its inputs ("mean").
     min_lag : shortest window; series with fewer steps are skipped (``skipped_``).
         None takes ``max(2, lag // 4)``.
     calibration : validation origins per series (None: enough for about 100 residuals
@@ -157,6 +159,7 @@ class Forecaster:
         season: int = 1,
         log: bool | str = "auto",
         deseasonalize: bool | str = "auto",
+        normalize: str = "last",
         min_lag: int | None = None,
         calibration: int | None = None,
         epochs: int = 100,
@@ -179,6 +182,7 @@ class Forecaster:
         self.season = season
         self.log = log
         self.deseasonalize = deseasonalize
+        self.normalize = normalize
         self.min_lag = min_lag
         self.calibration = calibration
         self.epochs = epochs
@@ -244,6 +248,10 @@ class Forecaster:
                 )
         if not (isinstance(self.lr, float | int) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"Forecaster: lr must be a finite number > 0, got {self.lr!r}")
+        if self.normalize not in ("last", "mean"):
+            raise ValueError(
+                f"Forecaster: normalize must be 'last' or 'mean', got {self.normalize!r}"
+            )
         if self.loss not in ("mae", "mse", "huber"):
             raise ValueError(f"Forecaster: loss must be mae, mse or huber, got {self.loss!r}")
 
@@ -306,6 +314,7 @@ class Forecaster:
         self.series_, self.covariates_ = series, covs
         self.preps_, self.scalers_, self.skipped_ = [], [], {}
         train, val, full, val_origins = [], [], [], []
+        nz = {"normalize": self.normalize}
         for k, (s, c) in enumerate(zip(series, covs, strict=True)):
             # What the preparation may see: everything before the validation targets,
             # or the whole series when it is too short to hold any back.
@@ -327,9 +336,9 @@ class Forecaster:
                 )
             feats = self._features(k, s, c)
             va_o = np.arange(max(s.size - V, Lmin), s.size - H + 1)
-            train.append(origin_windows(feats, np.arange(Lmin, s.size - V - H + 1), L, H))
-            val.append(origin_windows(feats, va_o, L, H))
-            full.append(origin_windows(feats, np.arange(Lmin, s.size - H + 1), L, H))
+            train.append(origin_windows(feats, np.arange(Lmin, s.size - V - H + 1), L, H, **nz))
+            val.append(origin_windows(feats, va_o, L, H, **nz))
+            full.append(origin_windows(feats, np.arange(Lmin, s.size - H + 1), L, H, **nz))
             val_origins.append(va_o)
         return train, val, full, val_origins
 
@@ -465,7 +474,8 @@ class Forecaster:
     def _inverse(self, k: int, z: np.ndarray, history: np.ndarray, origin: int) -> np.ndarray:
         """Normalized forecast ``z (..., H)`` from ``origin`` of series ``k`` → units."""
         prep = self.preps_[k]
-        level = prep.transform(history[:origin])[-1]
+        u = prep.transform(history[:origin])
+        level = window_levels(u, np.array([origin]), self.lag_, self.normalize)[0]
         return prep.inverse(level + z, origin)
 
     def predict(self, y: Any = None, covariates: Any = None, *, level: float | None = None):
@@ -494,7 +504,9 @@ class Forecaster:
         if ok:
             feats = [self._features(k, series[k], covs[k]) for k in ok]
             parts = [
-                origin_windows(f, np.array([f.shape[0]]), self.lag_, H, targets=False)
+                origin_windows(
+                    f, np.array([f.shape[0]]), self.lag_, H, targets=False, normalize=self.normalize
+                )
                 for f in feats
             ]
             X = np.concatenate([p[0] for p in parts])

@@ -84,18 +84,38 @@ def last_window(values: np.ndarray, lag: int) -> np.ndarray:
     return arr[None, arr.shape[0] - lag :]
 
 
+def window_levels(u: np.ndarray, origins: np.ndarray, lag: int, normalize: str) -> np.ndarray:
+    """The level ``(S,)`` each window of ``u (N,)`` is expressed against: the last input
+    value (``"last"``) or the mean of the window's inputs (``"mean"``)."""
+    o = np.asarray(origins, dtype=np.int64)
+    if normalize == "last":
+        return u[o - 1]
+    if normalize != "mean":
+        raise ValueError(f"normalize must be 'last' or 'mean', got {normalize!r}")
+    csum = np.concatenate([[0.0], np.cumsum(u)])
+    lengths = np.minimum(o, lag)
+    return (csum[o] - csum[o - lengths]) / lengths
+
+
 def origin_windows(
-    feats: np.ndarray, origins: np.ndarray, lag: int, horizon: int, *, targets: bool = True
+    feats: np.ndarray,
+    origins: np.ndarray,
+    lag: int,
+    horizon: int,
+    *,
+    targets: bool = True,
+    normalize: str = "last",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Windows that end at given forecast origins, shorter than ``lag`` where the series
-    is, normalized by their last level.
+    is, normalized by their level.
 
     Window ``s`` reads the ``ℓ_s = min(lag, origins[s])`` steps before its origin
     ``o_s`` and targets the ``horizon`` steps from ``o_s`` on. Column 0 of ``feats`` is
-    the (transformed) target; it is expressed relative to the window's last input value
-    ``feats[o_s − 1, 0]``, in inputs and targets alike, so every window starts its future
-    at level 0 whatever the series' level. Other columns (covariates) are copied as they
-    are. Short windows are padded at the end with zeros: feed ``lengths`` to the model.
+    the (transformed) target; it is expressed relative to the window's level
+    (:func:`window_levels`: its last input value, or the mean of its inputs), in inputs and
+    targets alike, so every window's future is measured from 0 whatever the series'
+    level. Other columns (covariates) are copied as they are. Short windows are padded at
+    the end with zeros: feed ``lengths`` to the model.
 
     Parameters
     ----------
@@ -103,6 +123,7 @@ def origin_windows(
     origins : ndarray (S,) of ints in ``1..N`` (``1..N − horizon`` with ``targets``)
     lag, horizon : int
     targets : whether to build ``Y`` (forecasting from the last origin has none)
+    normalize : "last" or "mean" (:func:`window_levels`)
 
     Returns
     -------
@@ -115,7 +136,7 @@ def origin_windows(
     pos = (o - lengths)[:, None] + np.arange(lag)[None, :]  # (S, lag)
     valid = np.arange(lag)[None, :] < lengths[:, None]
     X = feats[np.where(valid, pos, 0)]  # (S, lag, F)
-    level = feats[o - 1, 0]  # (S,)
+    level = window_levels(feats[:, 0], o, lag, normalize)  # (S,)
     X[..., 0] -= level[:, None]
     X[~valid] = 0.0
     Y = None
