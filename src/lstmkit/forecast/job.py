@@ -47,7 +47,7 @@ class JobConfig:
     lag: int | None = None
     horizon: int = 12
     cell: str = "lstm"
-    hidden: int = 32
+    hidden: int = 16
     epochs: int = 100
     ensemble: int = 5
     seed: int = 0
