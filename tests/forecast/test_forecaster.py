@@ -42,8 +42,9 @@ def test_fit_returns_self_and_not_fitted_error():
         f.predict()
     assert issubclass(NotFittedError, ValueError) and issubclass(NotFittedError, AttributeError)
     assert f.fit(y) is f
-    for name in ("models_", "preps_", "residuals_", "quantiles_", "histories_", "best_epochs_",
-                 "series_", "skipped_", "lag_", "min_lag_", "calibration_", "n_features_in_"):  # fmt: skip
+    learned = ["models_", "preps_", "residuals_", "quantiles_", "histories_", "best_epochs_"]
+    learned += ["series_", "skipped_", "lag_", "min_lag_", "calibration_", "n_features_in_"]
+    for name in learned:
         assert hasattr(f, name)
     assert f.lag_ == 15 and f.min_lag_ == 3  # ceil(1.25 * max(3, 12)), max(2, 15 // 4)
 
@@ -78,11 +79,13 @@ def test_each_series_is_normalized_by_its_own_level():
 
 
 def test_a_learned_trend_beats_the_naive_forecast():
-    y = 10 + 0.5 * np.arange(120) + np.sin(np.arange(120))
-    f = Forecaster(horizon=6, epochs=60, ensemble=1, hidden_size=16, seed=1).fit(y[:-6])
+    """The network must learn to carry the trend forward (the naive forecast is off by
+    about 1.8 on average over the six steps; an ensemble of three gets within a third)."""
+    y = 10 + 0.5 * np.arange(120) + 0.2 * np.random.default_rng(0).normal(size=120)
+    f = Forecaster(horizon=6, epochs=60, ensemble=3, seed=0).fit(y[:-6])
     err = np.abs(f.predict().mean - y[-6:]).mean()
     naive = np.abs(y[-7] - y[-6:]).mean()
-    assert err < 0.5 * naive
+    assert err < naive / 3
 
 
 def test_short_series_get_shorter_windows_and_too_short_ones_are_skipped():
@@ -113,7 +116,9 @@ def test_intervals_are_conformal_and_contain_the_forecast():
     covered = np.mean((truth >= lo) & (truth <= hi))
     assert 0.65 <= covered <= 0.95
     wider = f.predict(level=0.98)
-    assert all(np.all(w.upper - w.lower >= p.upper - p.lower) for w, p in zip(wider, preds))
+    assert all(
+        np.all(w.upper - w.lower >= p.upper - p.lower) for w, p in zip(wider, preds, strict=True)
+    )
 
 
 def test_ensemble_members_have_independent_seeds_and_reruns_are_identical():
@@ -144,8 +149,11 @@ def test_same_seed_same_bits_whether_kernels_are_compiled_or_cached(tmp_path):
     outs = {}
     for backend in ("numba", "numpy"):
         env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache"), "LSTMKIT_BACKEND": backend}
-        runs = [subprocess.run([sys.executable, "-c", FRESH], env=env, capture_output=True,
-                               text=True, timeout=600, check=True).stdout for _ in range(2)]  # fmt: skip
+        runs = [
+            subprocess.run([sys.executable, "-c", FRESH], env=env, capture_output=True,
+                           text=True, timeout=600, check=True).stdout
+            for _ in range(2)
+        ]  # fmt: skip
         assert runs[0] == runs[1], backend
         outs[backend] = runs[0]
     assert len(outs["numba"]) > 10

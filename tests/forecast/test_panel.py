@@ -58,7 +58,7 @@ def test_quarter_labels(tmp_path, label):
     "edit, message",
     [
         (lambda d: pd.concat([d, d.iloc[[5]]]), r"series 's0'.*duplicate timestamps"),
-        (lambda d: d.assign(y=d.y.where(d.index != 40)), r"series 's1' has 1 missing value.*lines 42"),
+        (lambda d: d.assign(y=d.y.where(d.index != 40)), r"'s1' has 1 missing value.*lines 42"),
         (lambda d: d.assign(y=d.y.astype(object).where(d.index != 3, "x")), "line 5 has 'x'"),
     ],
 )  # fmt: skip

@@ -124,7 +124,10 @@ class Forecaster:
         None takes ``max(2, lag // 4)``.
     calibration : validation origins per series (None: enough for about 100 residuals
         per step ahead over the panel, at most ``horizon + 1``).
-    epochs, batch_size, lr, patience, loss, dropout : training settings.
+    batch_size : windows per update; None takes ``n_windows // 8`` clipped to 16..256, so
+        a large panel trains in batches of 256 and a single short series still gets about
+        eight updates per epoch.
+    epochs, lr, patience, loss, dropout : training settings.
     refit : retrain on all windows for the chosen number of epochs.
     level : coverage of the prediction intervals.
     seed : seeds initialisation and shuffling (same seed, same forecast, bit for bit).
@@ -143,7 +146,7 @@ class Forecaster:
     histories_ : list of History, the early-stopping run of each member.
     best_epochs_ : list of int, epochs each member was (re)trained for.
     skipped_ : dict series index → reason, for series the model cannot forecast.
-    lag_, min_lag_, calibration_ : the resolved window settings.
+    lag_, min_lag_, calibration_, batch_size_ : the resolved settings.
     n_features_in_ : input features per step (1 + covariates).
     """
 
@@ -163,7 +166,7 @@ class Forecaster:
         min_lag: int | None = None,
         calibration: int | None = None,
         epochs: int = 100,
-        batch_size: int = 256,
+        batch_size: int | None = None,
         lr: float = 1e-3,
         patience: int = 10,
         loss: str = "mae",
@@ -223,7 +226,7 @@ class Forecaster:
     # -- configuration checks -----------------------------------------------------------
     def check_params(self) -> None:
         """Raise ValueError naming the first invalid constructor argument."""
-        optional = {"lag", "min_lag", "calibration"}
+        optional = {"lag", "min_lag", "calibration", "batch_size"}
         for k in ("lag", "horizon", "hidden_size", "layers", "ensemble", "season", "min_lag",
                   "calibration", "epochs", "batch_size", "patience"):  # fmt: skip
             v = getattr(self, k)
@@ -260,6 +263,12 @@ class Forecaster:
         if self.lag is not None:
             return int(self.lag)
         return math.ceil(1.25 * max(self.horizon, self.season))
+
+    def resolved_batch_size(self, n_windows: int) -> int:
+        """``batch_size``, or ``n_windows // 8`` clipped to 16..256."""
+        if self.batch_size is not None:
+            return int(self.batch_size)
+        return int(np.clip(n_windows // 8, 16, 256))
 
     def resolved_min_lag(self) -> int:
         lag = self.resolved_lag()
@@ -372,12 +381,13 @@ class Forecaster:
         if tr is None:  # too little data to hold any back: train on all, no early stopping
             tr, va = al, None
         self.n_features_in_ = tr[0].shape[-1]
+        self.batch_size_ = self.resolved_batch_size(len(tr[1]))
         self.models_, self.histories_, self.best_epochs_ = [], [], []
         val_z = []
         for seed in member_seeds(self.seed, self.ensemble):
             model = self._build(self.n_features_in_, seed)
             history = model.fit(
-                tr[0], tr[2], lengths=tr[1], epochs=self.epochs, batch_size=self.batch_size,
+                tr[0], tr[2], lengths=tr[1], epochs=self.epochs, batch_size=self.batch_size_,
                 lr=self.lr, loss=self.loss, seed=seed, verbose=self.verbose,
                 validation_data=None if va is None else (va[0], va[2], va[1]),
                 early_stopping=None if va is None else EarlyStopping(patience=self.patience),
@@ -388,7 +398,7 @@ class Forecaster:
                 val_z.append(model.predict(va[0], va[1]))
             if self.refit and va is not None:
                 model = self._build(self.n_features_in_, seed)
-                model.fit(al[0], al[2], lengths=al[1], epochs=best, batch_size=self.batch_size,
+                model.fit(al[0], al[2], lengths=al[1], epochs=best, batch_size=self.batch_size_,
                           lr=self.lr, loss=self.loss, seed=seed, verbose=self.verbose)  # fmt: skip
             self.models_.append(model)
             self.best_epochs_.append(best)
@@ -440,13 +450,13 @@ class Forecaster:
         covs = new._covariates(covariates, series, many)
         _, _, full, _ = new._prepare(series, covs, many, 0)
         al = new._stack(full)
-        new.n_features_in_ = self.n_features_in_
+        new.n_features_in_, new.batch_size_ = self.n_features_in_, self.batch_size_
         new.models_, new.histories_, new.best_epochs_ = [], [], list(self.best_epochs_)
         for seed, epochs in zip(member_seeds(self.seed, self.ensemble), self.best_epochs_,
                                 strict=True):  # fmt: skip
             model = new._build(new.n_features_in_, seed)
             new.histories_.append(
-                model.fit(al[0], al[2], lengths=al[1], epochs=epochs, batch_size=self.batch_size,
+                model.fit(al[0], al[2], lengths=al[1], epochs=epochs, batch_size=self.batch_size_,
                           lr=self.lr, loss=self.loss, seed=seed, verbose=self.verbose)
             )  # fmt: skip
             new.models_.append(model)

@@ -202,7 +202,9 @@ def run_job(cfg: JobConfig, print_fn=print) -> dict[str, Any]:
     # Retrain every member on all the data for the epochs its early stopping chose on
     # the test-window fit; series too short to be scored get a fit of their own.
     if len(scored) == len(panel):
-        final = held.extend(panel.values)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ForecastWarning)  # said once, after the fit
+            final = held.extend(panel.values)
     else:
         final = _fit_lstm(panel.values, cfg, m, caught)
     future = _point_table(
