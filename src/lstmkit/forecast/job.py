@@ -76,21 +76,70 @@ def _methods(cfg: JobConfig) -> tuple[str, ...]:
     return ANCHORS + (("auto_arima",) if cfg.arima else ())
 
 
-def _bar(total: int, desc: str, verbose: int):
+def _bar(total: int, desc: str, verbose: int, position: int = 0):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, leave=False, disable=None if verbose else True)
+    return tqdm(total=total, desc=desc, leave=False, position=position,
+                disable=None if verbose else True)  # fmt: skip
 
 
-def _anchors(series, cfg, season, desc, ids, fallbacks):
-    """The anchors' forecasts; each series where a method fell back to naive is noted in
-    ``fallbacks[desc][method][id]``."""
-    with _bar(len(series), f"anchors ({desc})", cfg.verbose) as bar:
-        out = anchor_forecasts(series, cfg.horizon, season, methods=_methods(cfg),
-                               level=cfg.level, progress=bar.update)  # fmt: skip
-    for name, mf in out.items():
-        if mf.fallbacks:
-            fallbacks.setdefault(desc, {})[name] = {ids[k]: why for k, why in mf.fallbacks.items()}
+def compute_anchors(cases: dict[str, list], cfg: JobConfig, season: int, position: int = 0):
+    """Every case's anchor forecasts (``case → method → MethodForecast``), with one progress
+    bar over all their series. A module-level function, so a worker process can run it."""
+    total = sum(len(series) for series in cases.values())
+    with _bar(total, "anchors (series)", cfg.verbose, position) as bar:
+        return {
+            case: anchor_forecasts(series, cfg.horizon, season, methods=_methods(cfg),
+                                   level=cfg.level, progress=bar.update)
+            for case, series in cases.items()
+        }  # fmt: skip
+
+
+class _Anchors:
+    """The anchors, started in a second process when there is a second core so that they
+    run beside the LSTM's training (``result()`` waits for them), else computed on
+    ``result()``. ``close()`` stops the worker if the job fails first."""
+
+    def __init__(self, cases, cfg, season) -> None:
+        self.args, self.pool, self.future = (cases, cfg, season), None, None
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # pragma: no cover - not Linux
+            cores = os.cpu_count() or 1
+        if cores >= 2:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            self.future = self.pool.submit(compute_anchors, *self.args, 1)
+
+    def result(self):
+        from concurrent.futures.process import BrokenProcessPool
+
+        if self.future is None:
+            return compute_anchors(*self.args)
+        try:
+            return self.future.result()
+        except BrokenProcessPool:  # the worker died: compute them here instead
+            return compute_anchors(*self.args)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = None
+
+
+def _fallbacks(anchors, ids_of) -> dict:
+    """``case → method → id → why`` for every series where an anchor fell back to naive."""
+    out: dict = {}
+    for case, methods in anchors.items():
+        for name, mf in methods.items():
+            if mf.fallbacks:
+                out.setdefault(case, {})[name] = {
+                    ids_of[case][k]: w for k, w in mf.fallbacks.items()
+                }
     return out
 
 
@@ -121,6 +170,21 @@ def _point_table(forecaster, series, anchors) -> dict[str, np.ndarray]:
 
 def _names(table) -> list[str]:
     return [k for k in table if not k.endswith(("-lo", "-hi"))]
+
+
+def _fit_both(panel, scored, train, cfg, m, caught, print_fn):
+    """The LSTM fitted on the series without their test windows, and the one that
+    forecasts beyond the data."""
+    print_fn(f"Test window: the last {cfg.horizon} steps of {len(scored)} series, held out; "
+             "refitting on all the data afterwards for the forecast beyond it.")  # fmt: skip
+    held = _fit_lstm(train, cfg, m, caught)
+    # Retrain every member on all the data for the epochs its early stopping chose on
+    # the test-window fit; series too short to be scored get a fit of their own.
+    if len(scored) == len(panel):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ForecastWarning)  # said once, after the fit
+            return held, held.extend(panel.values)
+    return held, _fit_lstm(panel.values, cfg, m, caught)
 
 
 def check_config(cfg: JobConfig, panel: Panel) -> Forecaster:
@@ -162,19 +226,26 @@ def run_job(cfg: JobConfig, print_fn=print) -> dict[str, Any]:
             "for validation; forecast beyond the data only"
         )
     caught: list[str] = []
-    fallbacks: dict = {}
     scored_ids = [panel.ids[k] for k in scored]
     train = [panel.values[k][:-H] for k in scored]
     truth = [panel.values[k][-H:] for k in scored]
-    print_fn(f"Test window: the last {H} steps of {len(scored)} series, held out.")
-    held = _fit_lstm(train, cfg, m, caught)
-    held_table = _point_table(held, None, _anchors(train, cfg, m, "test", scored_ids, fallbacks))
-    # Validation window, before the test window: the anchors without it, and the LSTM's
-    # forecast from its last validation origin (its residuals give truth − forecast).
+    # Validation window: the H steps before the test window.
     val_train = [s[:-H] for s in train]
     val_truth = [s[-H:] for s in train]
-    val_anchor = _anchors(val_train, cfg, m, "validation", scored_ids, fallbacks)
-    val_table = {name: mf.mean for name, mf in val_anchor.items()}
+    cases = {"test": train, "validation": val_train, "future": panel.values}
+    pending = _Anchors(cases, cfg, m)  # beside the LSTM, on a second core
+    try:
+        held, final = _fit_both(panel, scored, train, cfg, m, caught, print_fn)
+        anchors = pending.result()
+    finally:
+        pending.close()
+    fallbacks = _fallbacks(anchors, {"test": scored_ids, "validation": scored_ids,
+                                     "future": panel.ids})  # fmt: skip
+
+    held_table = _point_table(held, None, anchors["test"])
+    # The LSTM's validation forecast is from its last validation origin, which its
+    # early-stopping run never trained on (its residuals give truth − forecast).
+    val_table = {name: mf.mean for name, mf in anchors["validation"].items()}
     val_table["lstm"] = np.array(
         [t - r[-1] if len(r) else np.full(H, np.nan)
          for t, r in zip(val_truth, held.residuals_, strict=True)]
@@ -196,20 +267,7 @@ def run_job(cfg: JobConfig, print_fn=print) -> dict[str, Any]:
     print_fn(_summary_table(summary, per_series if len(scored) == 1 else None, covered))
     print_fn(f"Recommended (lowest mean MASE on the validation window before the test "
              f"window): {recommended}.")  # fmt: skip
-
-    print_fn("")
-    print_fn("Refitting on all the data for the forecast beyond it.")
-    # Retrain every member on all the data for the epochs its early stopping chose on
-    # the test-window fit; series too short to be scored get a fit of their own.
-    if len(scored) == len(panel):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ForecastWarning)  # said once, after the fit
-            final = held.extend(panel.values)
-    else:
-        final = _fit_lstm(panel.values, cfg, m, caught)
-    future = _point_table(
-        final, None, _anchors(panel.values, cfg, m, "future", panel.ids, fallbacks)
-    )
+    future = _point_table(final, None, anchors["future"])
     constant = [panel.ids[k] for k, v in enumerate(panel.values) if np.ptp(v) == 0]
     if constant and len(panel) == 1:
         caught.append("the series is constant; every forecast is that constant")
