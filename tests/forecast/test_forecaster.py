@@ -111,6 +111,7 @@ def test_intervals_are_conformal_and_contain_the_forecast():
     assert all(r.shape == (4, 4) for r in f.residuals_)
     for p in preds:
         assert np.all(p.lower <= p.mean) and np.all(p.mean <= p.upper)
+        assert np.all(p.lower >= 0)  # positive series: the bound stops at 0
     truth = np.array([p[-4:] for p in panel])
     lo, hi = np.array([p.lower for p in preds]), np.array([p.upper for p in preds])
     covered = np.mean((truth >= lo) & (truth <= hi))

@@ -116,6 +116,42 @@ def _check_order(t: pd.Index, name: str) -> pd.Index:
     return t
 
 
+def numeric_column(raw: pd.Series, what: str) -> pd.Series:
+    """``raw`` as numbers, NaN where a cell is empty; text is an error naming its line."""
+    values = pd.to_numeric(raw, errors="coerce")
+    text = values.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+    if text.any():
+        rows = np.flatnonzero(text)
+        raise ValueError(
+            f"{what} is not numeric: line {rows[0] + 2} has {str(raw.iloc[rows[0]])!r} "
+            f"({int(text.sum())} such value(s))"
+        )
+    return values
+
+
+def fill_missing(values: pd.Series, rows: np.ndarray, fill: str | None, what: str):
+    """``values`` without missing entries (filled as ``fill`` says, else an error naming
+    their file lines; ``rows[i]`` is entry i's data row) → ``(float64 array, filled)``."""
+    values = values.reset_index(drop=True)
+    missing = np.flatnonzero(values.isna())
+    if missing.size:
+        if fill is None:
+            raise ValueError(
+                f"{what} has {missing.size} missing value(s) (lines {_lines(rows[missing])}); "
+                "fill them with --fill ffill or --fill interpolate"
+            )
+        if fill == "ffill" and values.isna().iloc[0]:
+            raise ValueError(
+                f"{what} starts with a missing value, which ffill cannot fill; use --fill "
+                "interpolate or remove the first rows"
+            )
+        values = values.ffill() if fill == "ffill" else values.interpolate(limit_direction="both")
+    arr = values.to_numpy(dtype=np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{what} has infinite values")
+    return arr, int(missing.size)
+
+
 def infer_season(t: pd.Index) -> tuple[int, str]:
     """Season length from a time index's frequency, and how it was found."""
     if isinstance(t, pd.DatetimeIndex):
@@ -177,36 +213,8 @@ def read_series_csv(
         target = rest[-1]
     if target == time:
         raise ValueError(f"column {target!r} cannot be both the target and the time column")
-    raw = df[target]
-    values = pd.to_numeric(raw, errors="coerce")
-    text = values.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
-    if text.any():
-        rows = np.flatnonzero(text)
-        raise ValueError(
-            f"target column {target!r} is not numeric: line {rows[0] + 2} has "
-            f"{str(raw.iloc[rows[0]])!r} ({int(text.sum())} such value(s))"
-        )
-    missing = np.flatnonzero(values.isna())
-    filled = 0
-    if missing.size:
-        if fill is None:
-            raise ValueError(
-                f"target column {target!r} has {missing.size} missing value(s) (lines "
-                f"{_lines(missing)}); fill them with --fill ffill or --fill interpolate"
-            )
-        if fill == "ffill":
-            if values.isna().iloc[0]:
-                raise ValueError(
-                    f"target column {target!r} starts with a missing value, which ffill cannot "
-                    "fill; use --fill interpolate or remove the first rows"
-                )
-            values = values.ffill()
-        else:
-            values = values.interpolate(limit_direction="both")
-        filled = int(missing.size)
-    arr = values.to_numpy(dtype=np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"target column {target!r} has infinite values")
+    values = numeric_column(df[target], f"target column {target!r}")
+    arr, filled = fill_missing(values, np.arange(len(values)), fill, f"target column {target!r}")
     t = _check_order(_time_index(df[time], time), time) if time else pd.RangeIndex(len(arr))
     if time:
         season, note = infer_season(t)

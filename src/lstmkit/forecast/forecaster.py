@@ -496,7 +496,8 @@ class Forecaster:
         -------
         Forecast, or a list of them when ``fit`` was given a list. The interval is the
         point forecast ± the conformal half-width of each step ahead times the series'
-        MASE scale; ``level`` other than the fitted one re-reads the pooled residuals.
+        MASE scale (the lower bound of a positive series stops at 0); ``level`` other than
+        the fitted one re-reads the pooled residuals.
         """
         self._not_fitted()
         if y is None:
@@ -527,7 +528,10 @@ class Forecaster:
                 members = np.array([self._inverse(k, z[e, j], s, s.size) for e in range(E)])
                 mean = self._inverse(k, z[:, j].mean(axis=0), s, s.size)
                 half = q * self.preps_[k].mase_scale
-                out[k] = Forecast(mean, mean - half, mean + half, level, members)
+                lower = mean - half
+                if self.preps_[k].log:  # a positive series: no bound below zero
+                    lower = np.maximum(lower, 0.0)
+                out[k] = Forecast(mean, lower, mean + half, level, members)
         nan = np.full(H, np.nan)
         for k in range(len(series)):
             if out[k] is None:

@@ -21,7 +21,9 @@ from lstmkit.forecast.csvdata import (
     _check_order,
     _lines,
     _time_index,
+    fill_missing,
     infer_season,
+    numeric_column,
     read_series_csv,
 )
 
@@ -100,15 +102,7 @@ def from_frame(
             )
     if fill is not None and fill not in FILLS:
         raise ValueError(f"fill must be one of {', '.join(FILLS)}, got {fill!r}")
-    raw = df[target]
-    numeric = pd.to_numeric(raw, errors="coerce")
-    text = numeric.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
-    if text.any():
-        rows = np.flatnonzero(text)
-        raise ValueError(
-            f"{where}: target column {target!r} is not numeric: line {rows[0] + 2} has "
-            f"{str(raw.iloc[rows[0]])!r} ({int(text.sum())} such value(s))"
-        )
+    numeric = numeric_column(df[target], f"{where}: target column {target!r}")
     if df[id_col].isna().any():
         rows = np.flatnonzero(df[id_col].isna())
         raise ValueError(f"{where}: id column {id_col!r} is empty on lines {_lines(rows)}")
@@ -126,24 +120,8 @@ def from_frame(
             t = _check_order(t, time_col)
         except ValueError as exc:
             raise ValueError(f"{where}: series {uid!r}: {exc}") from None
-        v = numeric.iloc[rows].reset_index(drop=True)
-        missing = np.flatnonzero(v.isna())
-        if missing.size:
-            if fill is None:
-                raise ValueError(
-                    f"{where}: series {uid!r} has {missing.size} missing value(s) (lines "
-                    f"{_lines(rows[missing])}); fill them with --fill ffill or --fill interpolate"
-                )
-            if fill == "ffill" and v.isna().iloc[0]:
-                raise ValueError(
-                    f"{where}: series {uid!r} starts with a missing value, which ffill cannot "
-                    "fill; use --fill interpolate"
-                )
-            v = v.ffill() if fill == "ffill" else v.interpolate(limit_direction="both")
-            filled += int(missing.size)
-        arr = v.to_numpy(dtype=np.float64)
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"{where}: series {uid!r} has infinite values")
+        arr, n = fill_missing(numeric.iloc[rows], rows, fill, f"{where}: series {uid!r}")
+        filled += n
         values.append(arr)
         times.append(t)
         if isinstance(t, pd.DatetimeIndex) and t.freqstr:
