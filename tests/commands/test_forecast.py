@@ -163,6 +163,16 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, content, e
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".lstmkit-")] == []
 
 
+def test_season_flag_feeds_the_model_and_the_anchors(tmp_path, capsys):
+    out = tmp_path / "out"
+    csv = monthly_csv(tmp_path, seasonal())
+    assert main(["forecast", str(csv), "--out", str(out), "--season", "4", *FAST]) == 0
+    assert "season 4 from --season" in capsys.readouterr().out
+    sidecar = json.loads((out / "forecaster.json").read_text())
+    assert sidecar["params"]["season"] == 4
+    assert json.loads((out / "metrics.json").read_text())["season"] == 4
+
+
 def test_a_negative_seed_names_the_flag_before_training(tmp_path):
     res = run_cli("forecast", "--seed", "-1", "--out", str(tmp_path / "out"))
     assert res.returncode == 2 and "argument --seed: must be at least 0, got -1" in res.stderr

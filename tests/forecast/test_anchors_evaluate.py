@@ -70,3 +70,10 @@ def test_conformal_quantile_is_the_finite_sample_order_statistic():
     r = np.arange(1.0, 20.0)[:, None]  # 19 residuals: ceil(20 * 0.9) = 18th smallest
     assert conformal_quantiles(r, 0.9)[0] == 18.0
     assert conformal_quantiles(r[:5], 0.9)[0] == 5.0  # too few: the largest
+
+
+def test_auto_arima_on_request():
+    y = load_airline()["passengers"].to_numpy(float)[:60]
+    out = anchor_forecasts([y], 6, 12, methods=("naive", "auto_arima"))
+    assert set(out) == {"naive", "auto_arima"} and not out["auto_arima"].fallbacks
+    assert np.all(out["auto_arima"].lower[0] < out["auto_arima"].mean[0])

@@ -81,3 +81,11 @@ def test_a_single_series_file_is_a_panel_of_one(tmp_path):
                   "sales": np.arange(30.0)}).to_csv(path, index=False)  # fmt: skip
     panel = read_panel_csv(path)
     assert panel.ids == ["sales"] and panel.id_name is None and panel.season == 12
+
+
+def test_an_unknown_frequency_warns_and_names_the_season_flag():
+    ds = pd.date_range("2020-01-01", periods=40, freq="7min")
+    df = pd.DataFrame({"unique_id": "a", "ds": ds, "y": np.arange(40.0)})
+    with pytest.warns(UserWarning, match="give --season N"):
+        panel = from_frame(df)
+    assert panel.season == 1 and "--season" in panel.season_note
