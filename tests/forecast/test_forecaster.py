@@ -228,3 +228,11 @@ def test_extend_retrains_on_more_data_for_the_chosen_epochs():
     assert p.mean.shape == (4,) and np.all(p.lower <= p.mean)
     with pytest.raises(ValueError, match="give the 1 series of fit, each at least as long"):
         f.extend(y[:50])
+
+
+def test_too_short_to_calibrate_gives_no_interval_and_says_so():
+    y = seasonal(9)  # one training window or so: nothing can be held back for validation
+    with pytest.warns(ForecastWarning, match="intervals cannot be calibrated"):
+        f = Forecaster(horizon=4, lag=5, min_lag=2, **FAST).fit(y)
+    p = f.predict()
+    assert np.all(np.isfinite(p.mean)) and np.all(np.isnan(p.lower)) and np.all(np.isnan(p.upper))

@@ -17,12 +17,13 @@ def conformal_quantiles(scaled_residuals: np.ndarray, level: float) -> np.ndarra
     """``q (H,)`` from ``scaled_residuals (n, H)`` (NaN rows ignored per column).
 
     With fewer residuals than the level needs (``⌈(n + 1)·level⌉ > n``) the largest one
-    is used, and the interval is then narrower than the finite-sample guarantee.
+    is used, and the interval is then narrower than the finite-sample guarantee; a step
+    with no residual at all gets NaN (no interval can be calibrated).
     """
     r = np.abs(np.asarray(scaled_residuals, dtype=np.float64))
     if r.ndim != 2:
         raise ValueError(f"conformal_quantiles: expected (n, H) residuals, got {r.shape}")
-    q = np.zeros(r.shape[1])
+    q = np.full(r.shape[1], np.nan)
     for h in range(r.shape[1]):
         col = np.sort(r[np.isfinite(r[:, h]), h])
         if col.size == 0:

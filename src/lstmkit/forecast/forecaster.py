@@ -424,6 +424,14 @@ class Forecaster:
             scaled.append((truth - f) / self.preps_[k].mase_scale)
         pooled = np.concatenate(scaled) if scaled else np.zeros((0, H))
         self.quantiles_ = conformal_quantiles(pooled, self.level)
+        if np.isnan(self.quantiles_).any():
+            warnings.warn(
+                "the series are too short to hold back a validation window, so the "
+                "prediction intervals cannot be calibrated (they are NaN); give longer "
+                "series or a smaller horizon",
+                ForecastWarning,
+                stacklevel=3,
+            )
 
     def extend(self, y: Any, covariates: Any = None) -> Forecaster:
         """A new Forecaster for the same series with more data (``y``, each at least as
