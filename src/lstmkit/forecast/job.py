@@ -15,9 +15,11 @@ folder beside ``out`` and moved in only when all of them exist.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import tempfile
+import threading
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -234,6 +236,9 @@ def run_job(cfg: JobConfig, print_fn=print) -> dict[str, Any]:
     val_truth = [s[-H:] for s in train]
     cases = {"test": train, "validation": val_train, "future": panel.values}
     pending = _Anchors(cases, cfg, m)  # beside the LSTM, on a second core
+    # matplotlib's import (about 0.5 s) proceeds while the kernels release the GIL.
+    threading.Thread(target=importlib.import_module, args=("lstmkit.forecast.plots",),
+                     daemon=True).start()  # fmt: skip
     try:
         held, final = _fit_both(panel, scored, train, cfg, m, caught, print_fn)
         anchors = pending.result()
