@@ -169,3 +169,15 @@ def test_trace_matches_the_forward(kind):
         c = f["f"] * c_prev + f["i"] * f["g"]
         np.testing.assert_allclose(c[valid], f["c"][valid], atol=1e-14)
         np.testing.assert_allclose((f["o"] * np.tanh(c))[valid], f["h"][valid], atol=1e-14)
+
+
+@pytest.mark.parametrize("bad", [8.5, "8", True, None])
+def test_sizes_must_be_whole_numbers(bad):
+    import lstmkit as lk
+
+    for make in (lk.LSTM, lk.GRU, lk.RNN, lk.Dense):
+        with pytest.raises(ValueError, match="must be a whole number"):
+            make(bad)
+    with pytest.raises(ValueError, match="proj_size must be a whole number"):
+        lk.LSTM(8, proj_size=2.0)
+    assert lk.LSTM(np.int64(4)).hidden_size == 4

@@ -178,3 +178,37 @@ def test_load_never_unpickles(tmp_path):
     path.write_bytes(pickle.dumps({"a": 1}))
     with pytest.raises(ModelFileError):
         lstmkit.load(path)
+
+
+def test_an_unknown_metadata_entry_is_refused(tmp_path):
+    path = tampered(tmp_path, lambda t, m: m.update(comment="edited by hand"))
+    with pytest.raises(ModelFileError, match="unknown metadata entry 'comment'"):
+        lstmkit.load(path)
+
+
+SAVE_ONE = """
+import sys, lstmkit as lk
+m = lk.Sequential([lk.LSTM(4, peephole=True), lk.Dense(1)], input_size=2, seed=0)
+m.save(sys.argv[1])
+"""
+
+
+def test_equal_models_give_equal_bytes_in_every_process(tmp_path):
+    """safetensors orders the metadata at random per process; lstmkit's files must not
+    (four processes: with a random order of four keys, equal bytes by chance is rare)."""
+    import subprocess
+    import sys
+
+    blobs = set()
+    for k in range(4):
+        path = tmp_path / f"m{k}.safetensors"
+        subprocess.run([sys.executable, "-c", SAVE_ONE, str(path)], check=True, timeout=120)
+        blobs.add(path.read_bytes())
+        lstmkit.load(path)
+    assert len(blobs) == 1
+
+
+def test_save_refuses_another_suffix(tmp_path):
+    with pytest.raises(ValueError, match=r"model files end in \.safetensors.*lstmkit convert"):
+        model().save(str(tmp_path / "m.onnx"))
+    assert list(tmp_path.iterdir()) == []

@@ -225,3 +225,10 @@ def test_optimizer_instance_keeps_state_across_fit_calls():
     t = opt.t
     m.fit(x, y, epochs=1, optimizer=opt, verbose=0)
     assert opt.t == 2 * t
+
+
+@pytest.mark.parametrize("lr", [float("nan"), float("inf"), 0.0, -1e-3, "0.01", True])
+def test_learning_rate_must_be_finite_and_positive(lr):
+    m = Sequential([LSTM(2), Dense(1)], input_size=1)
+    with pytest.raises(ValueError, match="lr must be a finite number > 0"):
+        m.fit(np.zeros((4, 3, 1)), np.zeros((4, 1)), lr=lr, verbose=0)

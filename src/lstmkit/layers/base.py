@@ -9,9 +9,20 @@ time), as Keras and CS231N layers do.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, ClassVar
 
 import numpy as np
+
+
+def whole_number(owner: str, name: str, value: Any, minimum: int = 1) -> int:
+    """``value`` as an int when it is a whole number (an ``int`` or NumPy integer, not a
+    bool, a float or a string) of at least ``minimum``; else a ValueError that names it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{owner}: {name} must be a whole number, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{owner}: {name} must be >= {minimum}, got {value}")
+    return int(value)
 
 
 class Layer:

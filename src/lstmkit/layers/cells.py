@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from lstmkit.layers.base import whole_number
 from lstmkit.layers.init import glorot_uniform, orthogonal_blocks
 from lstmkit.ops import (
     gru_backward,
@@ -95,7 +96,9 @@ class LSTMCell(Cell):
     def __init__(self, hidden_size: int, *, peephole: bool = False, proj_size: int | None = None):
         super().__init__(hidden_size)
         self.peephole = bool(peephole)
-        if proj_size is not None and not 0 < int(proj_size) < self.H:
+        if proj_size is not None:
+            proj_size = whole_number("LSTM", "proj_size", proj_size)
+        if proj_size is not None and not 0 < proj_size < self.H:
             raise ValueError(
                 f"LSTM: proj_size must be between 1 and hidden_size - 1 = {self.H - 1} "
                 f"(as in PyTorch), got {proj_size}"

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit.layers.base import Layer
+from lstmkit.layers.base import Layer, whole_number
 from lstmkit.layers.directions import valid_mask
 from lstmkit.layers.init import glorot_uniform
 from lstmkit.ops.activations import relu, sigmoid, tanh
@@ -49,8 +49,7 @@ class Dense(Layer):
 
     def __init__(self, units: int, activation: str | None = None, *, name: str | None = None):
         super().__init__(name=name)
-        if int(units) < 1:
-            raise ValueError(f"Dense: units must be >= 1, got {units}")
+        units = whole_number("Dense", "units", units)
         if activation == "linear":
             activation = None
         if activation not in ACTIVATIONS:

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from lstmkit.layers.base import Layer
+from lstmkit.layers.base import Layer, whole_number
 from lstmkit.layers.cells import Cell, GRUCell, LSTMCell, RNNCell, State
 from lstmkit.layers.directions import reverse_valid, valid_mask
 from lstmkit.ops.validate import check_lengths
@@ -45,8 +45,7 @@ class Recurrent(Layer):
         **cell_options: Any,
     ) -> None:
         super().__init__(name=name)
-        if int(hidden_size) < 1:
-            raise ValueError(f"{type(self).__name__}: hidden_size must be >= 1, got {hidden_size}")
+        hidden_size = whole_number(type(self).__name__, "hidden_size", hidden_size)
         if stateful and bidirectional:
             raise ValueError(
                 f"{type(self).__name__}: stateful=True needs a unidirectional layer; the reverse "

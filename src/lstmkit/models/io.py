@@ -10,7 +10,10 @@ Layout: one tensor per parameter, named ``layer.param`` (``lstm.Wx``,
 
 safetensors stores raw little-endian arrays and a JSON header, so loading runs no code
 (no pickle). Writes go to a temporary file in the same folder, renamed into place only
-when complete, so a crash never leaves a half-written model behind.
+when complete, so a crash never leaves a half-written model behind. The header is
+written with its keys in a fixed (sorted) order, so equal models give equal bytes and
+files can be compared or cached by hash; a header with metadata keys other than the
+four above is refused, not ignored.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from lstmkit.models.sequential import Sequential
 
 FORMAT = "lstmkit.model"
 FORMAT_VERSION = 1
+METADATA_KEYS = ("architecture", "format", "format_version", "lstmkit_version")
+SUFFIX = ".safetensors"
 
 
 class ModelFileError(ValueError):
@@ -33,9 +38,11 @@ class ModelFileError(ValueError):
 
 
 def save(model: Sequential, path: str | os.PathLike) -> None:
-    """Write ``model``'s architecture and weights to ``path`` (conventionally ``.safetensors``).
+    """Write ``model``'s architecture and weights to ``path``, which must end in
+    ``.safetensors`` (other formats: :func:`lstmkit.interop.files.write_model`).
 
     The file is written atomically: a temporary file in the same folder, then a rename.
+    Equal models give byte-identical files.
     """
     from safetensors.numpy import save as st_save
 
@@ -49,8 +56,13 @@ def save(model: Sequential, path: str | os.PathLike) -> None:
         "lstmkit_version": __version__,
         "architecture": json.dumps(model.get_config()),
     }
-    blob = st_save(tensors, metadata=metadata)
     path = Path(path)
+    if path.suffix.lower() != SUFFIX:
+        raise ValueError(
+            f"cannot save to {path}: model files end in {SUFFIX} (for .onnx, .keras or .pt "
+            "use lstmkit.interop or 'lstmkit convert')"
+        )
+    blob = _canonical(st_save(tensors, metadata=metadata))
     if not path.parent.is_dir():
         raise FileNotFoundError(f"cannot save to {path}: folder {path.parent} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -64,6 +76,16 @@ def save(model: Sequential, path: str | os.PathLike) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _canonical(blob: bytes) -> bytes:
+    """The same safetensors file with its JSON header's keys sorted (safetensors writes
+    the metadata in a random order), padded with spaces to 8 bytes as the format asks."""
+    n = int.from_bytes(blob[:8], "little")
+    header = json.dumps(json.loads(blob[8 : 8 + n]), sort_keys=True, separators=(",", ":"))
+    raw = header.encode()
+    raw += b" " * (-len(raw) % 8)
+    return len(raw).to_bytes(8, "little") + raw + blob[8 + n :]
 
 
 def _default_file_mode() -> int:
@@ -100,6 +122,12 @@ def load(path: str | os.PathLike) -> Sequential:
             f"{path} is not a readable safetensors file ({_first_line(exc)}); it may be "
             "truncated or corrupt"
         ) from None
+    unknown = sorted(set(metadata) - set(METADATA_KEYS))
+    if unknown and metadata.get("format") == FORMAT:
+        raise ModelFileError(
+            f"{path}: unknown metadata entry {unknown[0]!r}; lstmkit writes only "
+            f"{', '.join(METADATA_KEYS)} (the header was edited or comes from another tool)"
+        )
     if metadata.get("format") != FORMAT:
         raise ModelFileError(
             f"{path} is a safetensors file but not an lstmkit model (its metadata has no "

@@ -7,6 +7,8 @@ the same order, must be passed at every step.
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import ClassVar
 
 import numpy as np
@@ -18,8 +20,13 @@ class Optimizer:
     name: ClassVar[str] = ""
 
     def __init__(self, lr: float = 1e-3) -> None:
-        if lr <= 0:
-            raise ValueError(f"{type(self).__name__}: lr must be > 0, got {lr}")
+        if (
+            isinstance(lr, bool)
+            or not isinstance(lr, numbers.Real)
+            or not math.isfinite(lr)
+            or lr <= 0
+        ):
+            raise ValueError(f"{type(self).__name__}: lr must be a finite number > 0, got {lr!r}")
         self.lr = float(lr)
         self.state: list[dict[str, np.ndarray]] = []
         self.t = 0
