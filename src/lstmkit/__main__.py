@@ -2,6 +2,10 @@
 
 import sys
 
-from lstmkit.cli import main
+try:
+    from lstmkit.cli import entry
+except KeyboardInterrupt:  # Ctrl-C while the command line is still being imported
+    print("lstmkit: interrupted", file=sys.stderr)
+    sys.exit(130)
 
-sys.exit(main())
+sys.exit(entry())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -70,22 +71,50 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``lstmkit`` console script; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
+    """Entry point of the ``lstmkit`` console script; returns the exit code.
+
+    User errors end in one line on stderr and exit code 2, Ctrl-C in one line and 130;
+    ``LSTMKIT_DEBUG=1`` shows the traceback instead.
+    """
+    command = "lstmkit"
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 0
+        command = f"lstmkit {args.command}"
         return args.func(args)
     except BrokenPipeError:  # output piped into `head` and the like: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except KeyboardInterrupt:
+        if os.environ.get("LSTMKIT_DEBUG"):
+            raise
+        # Once is enough: a second Ctrl-C while Python shuts down would end the process by
+        # the signal instead of with exit code 130. Outputs are written to a temporary
+        # folder and moved in last, so an interrupted command leaves nothing half-written.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        print(f"{command}: interrupted", file=sys.stderr)
+        return 130
     except (ValueError, TypeError, OSError) as exc:
         if os.environ.get("LSTMKIT_DEBUG"):
             raise
-        print(f"lstmkit {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{command}: error: {exc}", file=sys.stderr)
         return 2
+
+
+def entry() -> int:
+    """The console script and ``python -m lstmkit``: :func:`main`, and after a Ctrl-C an
+    immediate exit with code 130. CPython kills itself with SIGINT at exit when a
+    KeyboardInterrupt passed through C code that ran Python (even though lstmkit caught
+    it), which shells report as a signal, not as 130; the job has already cleaned up."""
+    code = main()
+    if code == 130:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,9 +15,9 @@ folder beside ``out`` and moved in only when all of them exist.
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
+import signal
 import tempfile
 import threading
 import warnings
@@ -97,40 +97,73 @@ def compute_anchors(cases: dict[str, list], cfg: JobConfig, season: int, positio
         }  # fmt: skip
 
 
+def _anchor_worker(conn) -> None:
+    """The second process: receive the cases, compute the anchors, send them back (or
+    nothing, if it fails: the job then computes them itself and reports the error)."""
+    from tqdm import tqdm
+
+    # tqdm's default lock is a multiprocessing semaphore; a worker stopped by Ctrl-C
+    # would leak it (and the resource tracker would say so). A thread lock suffices here.
+    tqdm.set_lock(threading.RLock())
+    try:
+        cases, cfg, season = conn.recv()
+        conn.send(compute_anchors(cases, cfg, season, 1))
+    finally:
+        conn.close()
+
+
 class _Anchors:
     """The anchors, started in a second process when there is a second core so that they
     run beside the LSTM's training (``result()`` waits for them), else computed on
-    ``result()``. ``close()`` stops the worker if the job fails first."""
+    ``result()``. ``close()`` stops the worker if the job ends first (an error, Ctrl-C)."""
 
     def __init__(self, cases, cfg, season) -> None:
-        self.args, self.pool, self.future = (cases, cfg, season), None, None
+        self.args, self.proc, self.conn = (cases, cfg, season), None, None
         try:
             cores = len(os.sched_getaffinity(0))
         except AttributeError:  # pragma: no cover - not Linux
             cores = os.cpu_count() or 1
-        if cores >= 2:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
+        if cores < 2:
+            return
+        import multiprocessing
 
-            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-            self.future = self.pool.submit(compute_anchors, *self.args, 1)
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_anchor_worker, args=(child,), daemon=True)
+        # The worker starts with Ctrl-C ignored (an ignored signal stays ignored in a new
+        # process), so only the job's own process sees it: it reports the interrupt in one
+        # line and stops the worker. The data go through the pipe after the start, so the
+        # start itself takes milliseconds.
+        from multiprocessing import resource_tracker
+
+        resource_tracker.ensure_running()  # its own start blocks Ctrl-C, losing none
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        try:
+            self.proc.start()
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, previous)
+        child.close()
+        self.conn.send(self.args)
 
     def result(self):
-        from concurrent.futures.process import BrokenProcessPool
-
-        if self.future is None:
+        if self.proc is None:
             return compute_anchors(*self.args)
         try:
-            return self.future.result()
-        except BrokenProcessPool:  # the worker died: compute them here instead
+            return self.conn.recv()
+        except EOFError:  # the worker died or failed: compute them here instead
             return compute_anchors(*self.args)
         finally:
             self.close()
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            self.pool = None
+        if self.proc is not None:
+            self.conn.close()
+            if self.proc.is_alive():
+                self.proc.terminate()
+            self.proc.join()
+            self.proc = None
 
 
 def _fallbacks(anchors, ids_of) -> dict:
@@ -236,9 +269,6 @@ def run_job(cfg: JobConfig, print_fn=print) -> dict[str, Any]:
     val_truth = [s[-H:] for s in train]
     cases = {"test": train, "validation": val_train, "future": panel.values}
     pending = _Anchors(cases, cfg, m)  # beside the LSTM, on a second core
-    # matplotlib's import (about 0.5 s) proceeds while the kernels release the GIL.
-    threading.Thread(target=importlib.import_module, args=("lstmkit.forecast.plots",),
-                     daemon=True).start()  # fmt: skip
     try:
         held, final = _fit_both(panel, scored, train, cfg, m, caught, print_fn)
         anchors = pending.result()
