@@ -173,6 +173,18 @@ def test_season_flag_feeds_the_model_and_the_anchors(tmp_path, capsys):
     assert json.loads((out / "metrics.json").read_text())["season"] == 4
 
 
+def test_hourly_timestamps_keep_their_hours(tmp_path, capsys):
+    t = pd.date_range("2024-03-01", periods=24 * 8, freq="h")
+    y = 50 + 10 * np.sin(2 * np.pi * np.arange(t.size) / 24)
+    path = tmp_path / "hourly.csv"
+    pd.DataFrame({"time": t, "load": y}).to_csv(path, index=False)
+    out = tmp_path / "out"
+    assert main(["forecast", str(path), "--out", str(out), *FAST]) == 0
+    assert "season 24 from the 'h' frequency" in capsys.readouterr().out
+    ds = list(pd.read_csv(out / "forecast.csv")["ds"])
+    assert ds[:2] == ["2024-03-09 00:00:00", "2024-03-09 01:00:00"] and len(set(ds)) == 6
+
+
 def test_a_negative_seed_names_the_flag_before_training(tmp_path):
     res = run_cli("forecast", "--seed", "-1", "--out", str(tmp_path / "out"))
     assert res.returncode == 2 and "argument --seed: must be at least 0, got -1" in res.stderr

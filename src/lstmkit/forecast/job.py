@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from lstmkit.datasets.series import series_path
 from lstmkit.forecast.anchors import ANCHORS, anchor_forecasts
@@ -385,25 +384,24 @@ def _summary_table(summary, per_series, covered) -> str:
     return "\n".join(lines)
 
 
-def _label(t) -> str:
-    if isinstance(t, pd.Timestamp):
-        return t.isoformat(sep=" ") if (t.hour or t.minute or t.second) else t.strftime("%Y-%m-%d")
-    return str(t)
-
-
 def _print_future(print_fn, panel, future, recommended, cfg) -> None:
-    times = panel.future_times(0, cfg.horizon)
+    from lstmkit.forecast.outputs import time_labels
+
+    labels = time_labels(panel.future_times(0, cfg.horizon), panel.times[0])
+    width = max(12, max(len(s) for s in labels) + 2)
     pct = round(100 * cfg.level)
     names = ["lstm", *(n for n in ("combo", "auto_ets", "auto_theta", "seasonal_naive")
                        if n != "lstm")]  # fmt: skip
     print_fn(f"Forecast beyond the data (LSTM with its {pct}% interval; recommended: "
              f"{recommended}):")  # fmt: skip
     print_fn(
-        f"  {'time':<12}{'lstm':>10}  {'interval':<20}" + "".join(f"{n:>15}" for n in names[1:])
+        f"  {'time':<{width}}{'lstm':>10}  {'interval':<20}"
+        + "".join(f"{n:>15}" for n in names[1:])
     )
-    for j, t in enumerate(times):
+    for j, label in enumerate(labels):
         lo, hi = future["lstm-lo"][0, j], future["lstm-hi"][0, j]
-        print_fn(f"  {_label(t):<12}{future['lstm'][0, j]:>10.2f}  [{lo:.2f}, {hi:.2f}]".ljust(46)
+        print_fn(f"  {label:<{width}}{future['lstm'][0, j]:>10.2f}  [{lo:.2f}, {hi:.2f}]"
+                 .ljust(width + 34)
                  + "".join(f"{future[n][0, j]:>15.2f}" for n in names[1:]))  # fmt: skip
 
 

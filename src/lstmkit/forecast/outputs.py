@@ -17,21 +17,20 @@ from lstmkit.cost import analyze
 from lstmkit.models.io import save
 
 
-def _labels(index) -> list[str]:
-    out = []
-    for t in index:
-        if isinstance(t, pd.Timestamp):
-            out.append(t.isoformat(sep=" ") if (t.hour or t.minute or t.second)
-                       else t.strftime("%Y-%m-%d"))  # fmt: skip
-        else:
-            out.append(str(t))
-    return out
+def time_labels(index, history=None) -> list[str]:
+    """Labels of a time index at the data's own resolution: dates alone when every
+    timestamp of ``history`` (default: ``index``) falls on midnight, else date and time."""
+    ref = index if history is None else history
+    if not isinstance(index, pd.DatetimeIndex):
+        return [str(t) for t in index]
+    with_time = isinstance(ref, pd.DatetimeIndex) and bool((ref != ref.normalize()).any())
+    return [t.isoformat(sep=" ") if with_time else t.strftime("%Y-%m-%d") for t in index]
 
 
-def _frame(ids, times, table, names, with_bounds, pct, truth=None) -> pd.DataFrame:
+def _frame(ids, times, histories, table, names, with_bounds, pct, truth=None) -> pd.DataFrame:
     cols: dict[str, list | np.ndarray] = {
         "unique_id": np.repeat(ids, [len(t) for t in times]),
-        "ds": [lab for t in times for lab in _labels(t)],
+        "ds": [lab for t, h in zip(times, histories, strict=True) for lab in time_labels(t, h)],
     }
     if truth is not None:
         cols["y"] = np.concatenate(truth)
@@ -74,13 +73,14 @@ def write_outputs(folder: Path, cfg, panel, scored, held, future, final, recomme
     bounds = ["lstm"] + ([recommended] if recommended != "lstm" else [])
     written = []
     future_times = [panel.future_times(k, H) for k in range(len(panel))]
-    _frame(panel.ids, future_times, future, names, bounds, pct).to_csv(
+    _frame(panel.ids, future_times, panel.times, future, names, bounds, pct).to_csv(
         folder / "forecast.csv", index=False, float_format="%.10g"
     )
     ids = [panel.ids[k] for k in scored]
     test_times = [panel.times[k][-H:] for k in scored]
     truth = [panel.values[k][-H:] for k in scored]
-    _frame(ids, test_times, held, names, bounds, pct, truth).to_csv(
+    histories = [panel.times[k] for k in scored]
+    _frame(ids, test_times, histories, held, names, bounds, pct, truth).to_csv(
         folder / "holdout.csv", index=False, float_format="%.10g"
     )
     written += ["forecast.csv", "holdout.csv"]
