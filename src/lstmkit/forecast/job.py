@@ -188,8 +188,10 @@ def _fit_lstm(series, cfg, season, caught) -> Forecaster:
     return f
 
 
-def _point_table(forecaster, series, anchors) -> dict[str, np.ndarray]:
-    preds = forecaster.predict(series) if series is not None else forecaster.predict()
+def _point_table(forecaster, anchors) -> dict[str, np.ndarray]:
+    """Point forecasts and bounds of every method, ``(S, H)`` each: ``name``,
+    ``name-lo``, ``name-hi``."""
+    preds = forecaster.predict()
     preds = preds if isinstance(preds, list) else [preds]
     table = {"lstm": np.array([p.mean for p in preds])}
     table["lstm-lo"] = np.array([p.lower for p in preds])
@@ -276,7 +278,7 @@ def run_job(cfg: JobConfig, print_fn=print) -> dict[str, Any]:
     fallbacks = _fallbacks(anchors, {"test": scored_ids, "validation": scored_ids,
                                      "future": panel.ids})  # fmt: skip
 
-    held_table = _point_table(held, None, anchors["test"])
+    held_table = _point_table(held, anchors["test"])
     # The LSTM's validation forecast is from its last validation origin, which its
     # early-stopping run never trained on (its residuals give truth − forecast).
     val_table = {name: mf.mean for name, mf in anchors["validation"].items()}
@@ -301,7 +303,7 @@ def run_job(cfg: JobConfig, print_fn=print) -> dict[str, Any]:
     print_fn(_summary_table(summary, per_series if len(scored) == 1 else None, covered))
     print_fn(f"Recommended (lowest mean MASE on the validation window before the test "
              f"window): {recommended}.")  # fmt: skip
-    future = _point_table(final, None, anchors["future"])
+    future = _point_table(final, anchors["future"])
     constant = [panel.ids[k] for k, v in enumerate(panel.values) if np.ptp(v) == 0]
     if constant and len(panel) == 1:
         caught.append("the series is constant; every forecast is that constant")
