@@ -112,3 +112,37 @@ def test_help_shows_examples():
     assert res.returncode == 0
     assert "lstmkit analyze --input-size 8 --layers lstm:64,lstm:32,dense:1" in res.stdout
     assert "cortex-m0plus" in res.stdout
+
+
+LIMITED = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))  # 3 GiB of address space
+from lstmkit.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_huge_spec_is_counted_without_memory_for_it():
+    """lstm:1000000000 has 4e18 parameters; analyze counts them with 3 GiB of address
+    space (building the weights would need 16 EB)."""
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-c", LIMITED, "analyze", "--input-size", "8",
+                          "--layers", "lstm:1000000000", "--seq-len", "10", "--json"],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    import json
+
+    report = json.loads(res.stdout)
+    assert report["total"]["params"] == 4 * 10**9 * (8 + 10**9) + 4 * 10**9
+
+
+def test_shape_only_models_cost_the_same_as_built_ones():
+    from lstmkit.cost import analyze
+    from lstmkit.models.spec import model_from_spec
+
+    spec = "lstm:12:bi:peephole:seq,gru:8:reset_before:seq,rnn:5:relu,dense:3"
+    built = analyze(model_from_spec(spec, 4), 20, target="cortex-m4f").to_dict()
+    shapes = analyze(model_from_spec(spec, 4, allocate=False), 20, target="cortex-m4f")
+    assert shapes.to_dict() == built

@@ -212,3 +212,27 @@ def test_save_refuses_another_suffix(tmp_path):
     with pytest.raises(ValueError, match=r"model files end in \.safetensors.*lstmkit convert"):
         model().save(str(tmp_path / "m.onnx"))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_header_that_claims_a_huge_model_costs_no_memory(tmp_path):
+    """A few-KB file whose architecture says hidden_size 1e12 is refused by comparing
+    shapes, before any weight is allocated (3 GiB of address space for the process)."""
+    import subprocess
+    import sys
+
+    def huge(t, m):
+        arch = json.loads(m["architecture"])
+        arch["layers"][0]["config"]["hidden_size"] = 10**12
+        m["architecture"] = json.dumps(arch)
+
+    path = tampered(tmp_path, huge)
+    code = (
+        "import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))\n"
+        "import lstmkit\n"
+        "try:\n    lstmkit.load(sys.argv[1])\n"
+        "except lstmkit.ModelFileError as e:\n    print(e)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                         timeout=120)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "has shape" in res.stdout and "but the architecture needs" in res.stdout

@@ -67,7 +67,7 @@ def _model(args: argparse.Namespace):
         )
     from lstmkit.models.spec import model_from_spec
 
-    return model_from_spec(args.layers, args.input_size)
+    return model_from_spec(args.layers, args.input_size, allocate=False)
 
 
 def _lengths(text: str | None) -> list[int] | None:

@@ -9,6 +9,7 @@ time), as Keras and CS231N layers do.
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, ClassVar
 
@@ -23,6 +24,19 @@ def whole_number(owner: str, name: str, value: Any, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{owner}: {name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+class ParamShape:
+    """A parameter's shape and dtype without its numbers: what ``allocate=False`` builds,
+    so any size can be described (even one whose bytes exceed what NumPy can address)."""
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        self.shape, self.dtype = shape, np.dtype(dtype)
+        self.ndim = len(shape)
+        self.size = math.prod(shape)
+
+    def __repr__(self) -> str:
+        return f"ParamShape({self.shape}, {self.dtype})"
 
 
 class Layer:
@@ -45,10 +59,20 @@ class Layer:
         self.dtype: np.dtype | None = None
 
     # -- construction -------------------------------------------------------------------
-    def build(self, input_size: int, rng: np.random.Generator, dtype: np.dtype) -> None:
-        """Create the parameters for ``input_size`` features, drawn from ``rng``."""
+    def build(
+        self, input_size: int, rng: np.random.Generator, dtype: np.dtype, *, allocate: bool = True
+    ) -> None:
+        """Create the parameters for ``input_size`` features, drawn from ``rng``; with
+        ``allocate=False`` only their shapes (:class:`ParamShape`, no memory), enough for
+        everything that reads the architecture (the cost analyzer, a file's checks)."""
         self.input_size = int(input_size)
         self.dtype = np.dtype(dtype)
+
+    def _shape_only(self, described) -> dict[str, ParamShape]:
+        """A :class:`ParamShape` per ``(name, shape, meaning)``."""
+        return {
+            k: ParamShape(tuple(int(n) for n in shape), self.dtype) for k, shape, _ in described
+        }
 
     @property
     def built(self) -> bool:

@@ -59,8 +59,12 @@ class Dense(Layer):
         self.activation = activation
         self._cache: tuple | None = None
 
-    def build(self, input_size, rng, dtype):
+    def build(self, input_size, rng, dtype, *, allocate=True):
         super().build(input_size, rng, dtype)
+        if not allocate:
+            self.params = self._shape_only(self.describe_params())
+            self.grads = {}
+            return
         self.params = {
             "W": glorot_uniform(rng, (self.units, self.input_size), self.dtype),
             "b": np.zeros(self.units, self.dtype),

@@ -78,11 +78,15 @@ class Recurrent(Layer):
         """Parameter-name suffix of a direction (PyTorch's ``_reverse``)."""
         return "" if direction == "forward" else "_reverse"
 
-    def build(self, input_size, rng, dtype):
+    def build(self, input_size, rng, dtype, *, allocate=True):
         super().build(input_size, rng, dtype)
         self.params = {}
         for d in self.directions:
-            for k, v in self.cell.init_params(self.input_size, rng, self.dtype).items():
+            if allocate:
+                made = self.cell.init_params(self.input_size, rng, self.dtype)
+            else:
+                made = self._shape_only(self.cell.describe(self.input_size))
+            for k, v in made.items():
                 self.params[k + self.suffix(d)] = v
         self._cell_names = [k for k, _, _ in self.cell.describe(self.input_size)]
         self.grads = {}

@@ -145,10 +145,13 @@ def load(path: str | os.PathLike) -> Sequential:
         )
     try:
         config = json.loads(metadata["architecture"])
-        model = Sequential.from_config(config)
+        # Shapes first: the file's own tensors must match them before any memory is
+        # taken, so a header that claims a huge model costs nothing.
+        shapes = Sequential.from_config(config, allocate=False)
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{path}: the architecture metadata is invalid ({exc})") from None
-    _check_tensors(path, model, tensors)
+    _check_tensors(path, shapes, tensors)
+    model = Sequential.from_config(config)
     model.set_weights(tensors)
     return model
 

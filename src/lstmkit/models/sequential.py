@@ -48,6 +48,7 @@ class Sequential:
         dtype: str = "float32",
         seed: int = 0,
         name: str = "sequential",
+        allocate: bool = True,
     ) -> None:
         if str(np.dtype(dtype)) not in FLOAT_DTYPES:
             raise ValueError(f"Sequential: dtype must be 'float32' or 'float64', got {dtype!r}")
@@ -79,7 +80,7 @@ class Sequential:
                         f"'{prev.name}' before it outputs one vector per sequence; give "
                         f"'{prev.name}' return_sequences=True"
                     )
-            layer.build(size, rng, self.dtype)
+            layer.build(size, rng, self.dtype, allocate=allocate)
             size, sequence = layer.output_size, layer.output_is_sequence(sequence)
             prev = layer
         self.output_size = size
@@ -117,8 +118,9 @@ class Sequential:
         }
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Sequential:
-        """Rebuild a model (fresh weights) from :meth:`get_config`'s output."""
+    def from_config(cls, config: dict[str, Any], *, allocate: bool = True) -> Sequential:
+        """Rebuild a model (fresh weights; only their shapes with ``allocate=False``)
+        from :meth:`get_config`'s output."""
         layers = []
         for spec in config["layers"]:
             layer_cls = Layer.types.get(spec["class"])
@@ -131,6 +133,7 @@ class Sequential:
             dtype=config["dtype"],
             seed=config.get("seed", 0),
             name=config.get("name", "sequential"),
+            allocate=allocate,
         )
 
     def parameter_list(self) -> tuple[list[np.ndarray], list[str]]:

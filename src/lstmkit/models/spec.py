@@ -107,7 +107,9 @@ def layers_from_spec(spec: str) -> list[Layer]:
     return layers
 
 
-def model_from_spec(spec: str, input_size: int, *, seed: int = 0) -> Sequential:
+def model_from_spec(
+    spec: str, input_size: int, *, seed: int = 0, allocate: bool = True
+) -> Sequential:
     """A freshly initialised :class:`Sequential` from a compact spec.
 
     Parameters
@@ -115,5 +117,8 @@ def model_from_spec(spec: str, input_size: int, *, seed: int = 0) -> Sequential:
     spec : str, e.g. ``"lstm:64:bi,gru:32,dense:1"``
     input_size : features ``D`` per time step.
     seed : weight initialisation seed.
+    allocate : False builds the architecture only (weights as zero-size views), which is
+        all the cost analyzer reads: any size can be analyzed without memory for it.
     """
-    return Sequential(layers_from_spec(spec), input_size=input_size, seed=seed)
+    return Sequential(layers_from_spec(spec), input_size=input_size, seed=seed,
+                      allocate=allocate)  # fmt: skip
