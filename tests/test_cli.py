@@ -52,3 +52,14 @@ def test_bad_arguments_exit_2_without_traceback(bad):
     assert res.returncode == 2
     assert "Traceback" not in res.stderr
     assert "error:" in res.stderr
+
+
+def test_demo_refuses_sizes_beyond_its_limit_before_allocating():
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "lstmkit", "demo", "--input-size", "10000000"],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "limited to 256 MiB" in lines[0] and "--input-size" in lines[0]

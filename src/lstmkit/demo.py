@@ -23,6 +23,11 @@ GATE_ROLE = {
 }
 
 
+#: The most float64 numbers the demonstration holds at once (256 MiB): a limit checked
+#: before any allocation, so a mistyped size is an error, not an exhausted machine.
+MAX_NUMBERS = 32 * 2**20
+
+
 @dataclass(frozen=True)
 class DemoConfig:
     """Sizes of the demonstration: ``B`` sequences of ``T`` steps, ``D`` features, ``H`` units."""
@@ -52,6 +57,14 @@ def run_demo(cfg: DemoConfig, out=print) -> dict[str, float]:
         The largest relative error of each checked gradient against finite differences.
     """
     B, T, D, H = cfg.batch, cfg.seq_len, cfg.input_size, cfg.hidden_size
+    # float64 weights, inputs and the forward's cache (gates, states of every step).
+    numbers = 4 * H * (D + H + 1) + B * T * (D + 8 * H)
+    if numbers > MAX_NUMBERS:
+        raise ValueError(
+            f"these sizes need about {8 * numbers / 2**30:.1f} GiB; the demonstration "
+            f"is limited to {8 * MAX_NUMBERS / 2**20:.0f} MiB of arrays (lower --input-size, "
+            "--hidden-size, --batch or --seq-len)"
+        )
     rng = np.random.default_rng(cfg.seed)
     bound = 1 / np.sqrt(H)
     params = {
