@@ -125,3 +125,22 @@ def test_training_only_dropout_is_reported_not_silently_dropped(tmp_path):
     km.save(tmp_path / "d.keras")
     with pytest.warns(InteropWarning, match="recurrent_dropout"):
         from_keras(tmp_path / "d.keras")
+
+
+def test_a_zip_bomb_is_refused_before_it_is_unpacked(tmp_path, monkeypatch):
+    import zipfile
+
+    from lstmkit.interop import keras_io
+
+    path = tmp_path / "bomb.keras"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("config.json", "{}")
+        with z.open("model.weights.h5", "w") as f:
+            for _ in range(8):
+                f.write(bytes(1 << 20))  # 8 MiB of zeros, a few KB packed
+    monkeypatch.setattr(keras_io, "MAX_WEIGHTS_BYTES", 1 << 20)
+    assert path.stat().st_size < 100_000
+    with pytest.raises(
+        InteropError, match=r"'model.weights.h5' unpacks to 8,388,608 bytes.*zip bomb"
+    ):
+        keras_io.from_keras(path)

@@ -173,6 +173,23 @@ def _vars(h5, path: str) -> list[np.ndarray]:
     return [np.asarray(group[str(k)]) for k in range(len(group))]
 
 
+#: The most a .keras archive entry may unpack to; the size an entry declares is checked
+#: before it is read (zipfile never reads past it), so a zip bomb costs nothing.
+MAX_CONFIG_BYTES = 16 << 20
+MAX_WEIGHTS_BYTES = 1 << 30
+
+
+def _bounded_read(z: zipfile.ZipFile, name: str, limit: int, path: Path) -> bytes:
+    info = z.getinfo(name)
+    if info.file_size > limit:
+        raise InteropError(
+            f"{str(path)!r}: entry {name!r} unpacks to {info.file_size:,} bytes, more than the "
+            f"{limit:,} lstmkit reads from a .keras file (a damaged file or a zip bomb); "
+            "refused"
+        )
+    return z.read(name)
+
+
 def from_keras(path: str | Path) -> Sequential:
     """An lstmkit model from a Keras 3 ``.keras`` file (see the module docstring)."""
     h5py = _h5py()
@@ -181,8 +198,8 @@ def from_keras(path: str | Path) -> Sequential:
         raise InteropError(f"no .keras file at {str(path)!r}")
     try:
         with zipfile.ZipFile(path) as z:
-            config = json.loads(z.read("config.json"))
-            weights = z.read("model.weights.h5")
+            config = json.loads(_bounded_read(z, "config.json", MAX_CONFIG_BYTES, path))
+            weights = _bounded_read(z, "model.weights.h5", MAX_WEIGHTS_BYTES, path)
     except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
         raise InteropError(f"{str(path)!r} is not a Keras 3 .keras file: {exc}") from None
     layers, params = [], []
