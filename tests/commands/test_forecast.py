@@ -185,6 +185,22 @@ def test_hourly_timestamps_keep_their_hours(tmp_path, capsys):
     assert ds[:2] == ["2024-03-09 00:00:00", "2024-03-09 01:00:00"] and len(set(ds)) == 6
 
 
+def test_a_european_csv_is_read_right_and_the_header_says_how(tmp_path, capsys):
+    months = pd.date_range("2001-01", periods=96, freq="MS").strftime("%Y-%m")
+    text = "Datum;Umsatz\n" + "".join(
+        f"{m};{v:.2f}".replace(".", ",") + "\n" for m, v in zip(months, seasonal(), strict=True)
+    )
+    path = tmp_path / "eu.csv"
+    path.write_text(text)
+    out = tmp_path / "out"
+    assert main(["forecast", str(path), "--out", str(out), *FAST]) == 0
+    head = capsys.readouterr().out.splitlines()[0]
+    assert "column 'Umsatz'" in head and "separator ';' (detected)" in head
+    assert "decimal mark ',' (detected)" in head
+    held = pd.read_csv(out / "holdout.csv")
+    np.testing.assert_allclose(held["y"], np.round(seasonal()[-6:], 2))
+
+
 def test_a_negative_seed_names_the_flag_before_training(tmp_path):
     res = run_cli("forecast", "--seed", "-1", "--out", str(tmp_path / "out"))
     assert res.returncode == 2 and "argument --seed: must be at least 0, got -1" in res.stderr

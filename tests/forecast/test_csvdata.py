@@ -76,3 +76,27 @@ def test_a_numeric_first_column_is_time_only_when_it_counts_up(tmp_path):
     assert years.time_name == "year"
     values = read_series_csv(write(tmp_path, "a,b\n3.5,1\n1.2,2\n2.0,3\n", "v.csv"))
     assert values.time_name is None and values.target == "b"
+
+
+@pytest.mark.parametrize(
+    "text, note",
+    [
+        ("Datum;Umsatz\n2020-01;1,5\n2020-02;2,5\n2020-03;3,25\n",
+         "separator ';' (detected); decimal mark ',' (detected)"),
+        ("month\tsales\n2020-01\t1.5\n2020-02\t2.5\n2020-03\t3.25\n", "separator '\\t' (detected)"),
+        ("month,sales\n2020-01,1.5\n2020-02,2.5\n2020-03,3.25\n", ""),
+    ],
+)  # fmt: skip
+def test_separator_and_decimal_mark_are_detected_and_said(tmp_path, text, note):
+    data = read_series_csv(write(tmp_path, text))
+    np.testing.assert_array_equal(data.values, [1.5, 2.5, 3.25])
+    assert data.read_note == note and data.season == 12
+
+
+def test_separator_and_decimal_mark_can_be_given(tmp_path):
+    path = write(tmp_path, "a;b\n1;2,5\n2;3,5\n3;4,5\n")
+    data = read_series_csv(path, sep=";", decimal=",")
+    np.testing.assert_array_equal(data.values, [2.5, 3.5, 4.5])
+    assert data.read_note == "separator ';'; decimal mark ','"
+    with pytest.raises(ValueError, match="cannot both be ','"):
+        read_series_csv(path, sep=",", decimal=",")

@@ -72,6 +72,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--fill", choices=("ffill", "interpolate"), help="fill missing values instead of stopping"
     )
+    p.add_argument("--sep", metavar="CHAR", help="column separator (default: detected)")
+    p.add_argument("--decimal", choices=(".", ","), help="decimal mark (default: detected)")
     p.add_argument("--out", default=d.out, metavar="DIR", help=f"output folder (default {d.out}/)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
@@ -94,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
         arima=args.arima,
         out=args.out,
         fill=args.fill,
+        sep=args.sep,
+        decimal=args.decimal,
         verbose=0 if args.quiet else 1,
     )
     run_job(cfg)

@@ -36,6 +36,7 @@ class SeriesData:
     season : season length inferred from the time column's frequency (1 if unknown).
     filled : how many missing values were filled.
     season_note : how the season was found, for the run's header.
+    read_note : the separator and decimal mark when they are not ``,`` and ``.``.
     """
 
     values: np.ndarray
@@ -45,6 +46,7 @@ class SeriesData:
     season: int
     filled: int = 0
     season_note: str = ""
+    read_note: str = ""
 
     def future_time(self, steps: int) -> pd.Index:
         """Labels of the ``steps`` steps after the last one."""
@@ -174,18 +176,69 @@ def infer_season(t: pd.Index) -> tuple[int, str]:
     return 1, "season 1: the time column holds numbers, not dates (give --season)"
 
 
+SEPARATORS = (",", ";", "\t", "|")
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
+
+
+def sniff_csv(path: Path, sep: str | None = None, decimal: str | None = None):
+    """The separator and decimal mark of a CSV file, and a note when they are not the
+    usual ``,`` and ``.``: a separator is the first of ``, ; tab |`` that splits every
+    one of the first 20 lines into the same number of fields (more than one); the decimal
+    mark is a comma when the separator is not and values such as ``1,5`` appear. Either
+    can be given (``--sep``, ``--decimal``) instead."""
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            lines = [ln.rstrip("\r\n") for ln in f.readlines(65536) if ln.strip()][:20]
+    except UnicodeDecodeError:
+        raise ValueError(f"cannot read {str(path)!r} as CSV: it is not UTF-8 text") from None
+    found = sep
+    if found is None:
+        found = ","
+        for cand in SEPARATORS:
+            counts = {ln.count(cand) for ln in lines}
+            if len(counts) == 1 and counts.pop() > 0:
+                found = cand
+                break
+    dec = decimal
+    if dec is None:
+        fields = [x for ln in lines[1:] for x in ln.split(found)]
+        dec = "," if found != "," and any(_DECIMAL_COMMA.match(x) for x in fields) else "."
+    if found == dec:
+        raise ValueError(f"the separator and the decimal mark cannot both be {found!r}")
+    notes = []
+    if found != ",":
+        notes.append(f"separator {found!r}" + (" (detected)" if sep is None else ""))
+    if dec != ".":
+        notes.append(f"decimal mark {dec!r}" + (" (detected)" if decimal is None else ""))
+    return found, dec, "; ".join(notes)
+
+
+def read_frame(path: Path, sep: str | None = None, decimal: str | None = None, nrows=None):
+    """``(DataFrame, note)`` of a CSV file with its separator and decimal mark
+    (:func:`sniff_csv`); one clear error when pandas cannot read it."""
+    found, dec, note = sniff_csv(path, sep, decimal)
+    try:
+        df = pd.read_csv(path, sep=found, decimal=dec, nrows=nrows)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"cannot read {str(path)!r} as CSV: {first}") from None
+    return df, note
+
+
 def read_series_csv(
-    path: str | Path, target: str | None = None, time: str | None = None, fill: str | None = None
+    path: str | Path,
+    target: str | None = None,
+    time: str | None = None,
+    fill: str | None = None,
+    *,
+    sep: str | None = None,
+    decimal: str | None = None,
 ) -> SeriesData:
     """Read and check one series (see the module docstring)."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"no CSV file at {str(path)!r}")
-    try:
-        df = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"cannot read {str(path)!r} as CSV: {first}") from None
+    df, read_note = read_frame(path, sep, decimal)
     if df.shape[0] == 0 or df.shape[1] == 0:
         raise ValueError(f"{str(path)!r} has no data rows")
     columns = [str(c) for c in df.columns]
@@ -225,4 +278,4 @@ def read_series_csv(
         season, note = infer_season(t)
     else:
         season, note = 1, "season 1: there is no time column (give --season)"
-    return SeriesData(arr, t, target, time, season, filled, note)
+    return SeriesData(arr, t, target, time, season, filled, note, read_note)

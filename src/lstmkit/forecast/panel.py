@@ -25,6 +25,7 @@ from lstmkit.forecast.csvdata import (
     future_index,
     infer_season,
     numeric_column,
+    read_frame,
     read_series_csv,
 )
 
@@ -44,6 +45,7 @@ class Panel:
     season : the season length, from the time column's frequency unless given.
     season_note : how the season was found, for the run's header.
     filled : missing values filled, over all series.
+    read_note : the separator and decimal mark when they are not ``,`` and ``.``.
     """
 
     ids: list[str]
@@ -55,6 +57,7 @@ class Panel:
     season: int
     season_note: str
     filled: int = 0
+    read_note: str = ""
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -147,24 +150,23 @@ def read_panel_csv(
     time_col: str | None = None,
     target: str | None = None,
     fill: str | None = None,
+    sep: str | None = None,
+    decimal: str | None = None,
 ) -> Panel:
     """A long-format panel or a single-series CSV file → Panel (module docstring)."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"no CSV file at {str(path)!r}")
-    try:
-        header = pd.read_csv(path, nrows=0)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"cannot read {str(path)!r} as CSV: {first}") from None
+    header, _ = read_frame(path, sep, decimal, nrows=0)
     columns = [str(c) for c in header.columns]
     if id_col is None and DEFAULT_ID in columns:
         id_col = DEFAULT_ID
     if id_col is None:
-        data = read_series_csv(path, target=target, time=time_col, fill=fill)
+        data = read_series_csv(path, target=target, time=time_col, fill=fill, sep=sep,
+                               decimal=decimal)  # fmt: skip
         return Panel([data.target], [data.values], [data.time], data.target, data.time_name,
-                     None, data.season, data.season_note, data.filled)  # fmt: skip
-    df = pd.read_csv(path)
+                     None, data.season, data.season_note, data.filled, data.read_note)  # fmt: skip
+    df, read_note = read_frame(path, sep, decimal)
     time_col = time_col or (DEFAULT_TIME if DEFAULT_TIME in columns else None)
     if time_col is None:
         raise ValueError(
@@ -175,5 +177,8 @@ def read_panel_csv(
         target = DEFAULT_TARGET if DEFAULT_TARGET in rest else (rest[-1] if rest else None)
         if target is None:
             raise ValueError(f"{str(path)!r} has no value column besides the id and the time")
-    return from_frame(df, id_col=id_col, time_col=time_col, target=target, fill=fill,
-                      where=repr(str(path)))  # fmt: skip
+    panel = from_frame(df, id_col=id_col, time_col=time_col, target=target, fill=fill,
+                       where=repr(str(path)))  # fmt: skip
+    from dataclasses import replace
+
+    return replace(panel, read_note=read_note)
