@@ -63,3 +63,15 @@ def test_demo_refuses_sizes_beyond_its_limit_before_allocating():
     assert res.returncode == 2
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and "limited to 256 MiB" in lines[0] and "--input-size" in lines[0]
+
+
+def test_strict_json_turns_non_finite_numbers_into_null():
+    import json
+
+    import numpy as np
+
+    from lstmkit.jsonio import strict_json
+
+    text = strict_json({"a": float("nan"), "b": [np.float32(np.inf), np.int64(3)], "c": None})
+    assert json.loads(text) == {"a": None, "b": [None, 3], "c": None}
+    assert "NaN" not in text and "Infinity" not in text

@@ -10,7 +10,7 @@ from lstmkit.forecast import anchors as anchors_mod
 from lstmkit.forecast.anchors import anchor_forecasts
 from lstmkit.forecast.conformal import conformal_quantiles
 from lstmkit.forecast.evaluate import score_panel, series_metrics, undefined_reasons
-from lstmkit.forecast.outputs import strict_json
+from lstmkit.jsonio import strict_json
 
 
 def test_anchors_match_statsforecast_called_directly():

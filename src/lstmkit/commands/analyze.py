@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import replace
 
 from lstmkit.cli_types import positive_float, positive_int
 from lstmkit.cost import TARGETS, Target, analyze, get_target
+from lstmkit.jsonio import strict_json
 from lstmkit.models.spec import EXAMPLE
 
 EPILOG = f"""examples:
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         target=target,
     )
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
+        print(strict_json(report.to_dict()), end="")
     elif args.markdown:
         print(report.markdown())
     else:

@@ -7,13 +7,13 @@ Column names follow statsforecast: ``unique_id, ds``, one column per method, and
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from lstmkit.cost import analyze
+from lstmkit.jsonio import strict_json
 from lstmkit.models.io import save
 
 
@@ -40,27 +40,6 @@ def _frame(ids, times, histories, table, names, with_bounds, pct, truth=None) ->
         cols[f"{n}-lo-{pct}"] = table[f"{n}-lo"].reshape(-1)
         cols[f"{n}-hi-{pct}"] = table[f"{n}-hi"].reshape(-1)
     return pd.DataFrame(cols)
-
-
-def strict_json(obj) -> str:
-    """JSON with NaN and infinities turned into null (the standard has neither)."""
-
-    def clean(v):
-        if isinstance(v, dict):
-            return {str(k): clean(x) for k, x in v.items()}
-        if isinstance(v, list | tuple):
-            return [clean(x) for x in v]
-        if isinstance(v, np.ndarray):
-            return clean(v.tolist())
-        if isinstance(v, np.integer):
-            return int(v)
-        if isinstance(v, float | np.floating):
-            return float(v) if np.isfinite(v) else None
-        if isinstance(v, bool | int | str) or v is None:
-            return v
-        return str(v)
-
-    return json.dumps(clean(obj), indent=2, allow_nan=False) + "\n"
 
 
 def write_outputs(folder: Path, cfg, panel, scored, held, future, final, recommended,
