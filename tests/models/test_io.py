@@ -97,8 +97,9 @@ def write_safetensors(path, tensors, metadata):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no model file"):
+    with pytest.raises(ModelFileError, match="no model file") as info:
         lstmkit.load(tmp_path / "none.safetensors")
+    assert isinstance(info.value, FileNotFoundError)  # as code for open() expects
 
 
 def test_truncated_file(tmp_path):

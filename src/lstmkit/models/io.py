@@ -34,7 +34,13 @@ SUFFIX = ".safetensors"
 
 
 class ModelFileError(ValueError):
-    """A model file cannot be read: corrupt, truncated, foreign, too new, or inconsistent."""
+    """A model file cannot be read: missing, corrupt, truncated, foreign, too new, or
+    inconsistent."""
+
+
+class ModelFileNotFoundError(ModelFileError, FileNotFoundError):
+    """There is no model file at the path: a :class:`ModelFileError` that is also the
+    ``FileNotFoundError`` code written for the standard library expects."""
 
 
 def save(model: Sequential, path: str | os.PathLike) -> None:
@@ -100,8 +106,8 @@ def load(path: str | os.PathLike) -> Sequential:
 
     Raises
     ------
-    FileNotFoundError
-        No file at ``path``.
+    ModelFileNotFoundError
+        No file at ``path`` (a ModelFileError and a FileNotFoundError).
     ModelFileError
         Not a safetensors file (corrupt or truncated), not an lstmkit model, written by a
         newer format version, or tensors that disagree with the architecture.
@@ -110,7 +116,7 @@ def load(path: str | os.PathLike) -> Sequential:
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no model file at {path}")
+        raise ModelFileNotFoundError(f"no model file at {path}")
     blob = path.read_bytes()
     try:
         metadata = _read_metadata(blob)
