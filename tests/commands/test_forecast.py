@@ -201,6 +201,19 @@ def test_a_european_csv_is_read_right_and_the_header_says_how(tmp_path, capsys):
     np.testing.assert_allclose(held["y"], np.round(seasonal()[-6:], 2))
 
 
+def test_a_later_run_removes_the_files_an_earlier_one_left(tmp_path, capsys):
+    out = tmp_path / "out"
+    csv = monthly_csv(tmp_path, seasonal())
+    small = [a for a in FAST if a not in ("--ensemble", "1")]
+    assert main(["forecast", str(csv), "--out", str(out), *small, "--ensemble", "3"]) == 0
+    assert (out / "model_2.safetensors").exists()
+    (out / "notes.txt").write_text("mine")
+    capsys.readouterr()
+    assert main(["forecast", str(csv), "--out", str(out), *FAST]) == 0
+    assert "Removed model_1.safetensors, model_2.safetensors" in capsys.readouterr().out
+    assert {p.name for p in out.iterdir()} == FILES | {"notes.txt"}  # the user's file stays
+
+
 def test_a_negative_seed_names_the_flag_before_training(tmp_path):
     res = run_cli("forecast", "--seed", "-1", "--out", str(tmp_path / "out"))
     assert res.returncode == 2 and "argument --seed: must be at least 0, got -1" in res.stderr

@@ -16,6 +16,7 @@ folder beside ``out`` and moved in only when all of them exist.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -358,11 +359,13 @@ def run_job(cfg: JobConfig, print_fn=print) -> dict[str, Any]:
 
         written = write_outputs(staging, cfg, panel, scored, held_table, future, final,
                                 recommended, metrics)  # fmt: skip
-        _atomic_move(staging, out)
+        stale = _atomic_move(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     print_fn("")
     print_fn(f"Wrote {', '.join(written)} to {out}/")
+    if stale:
+        print_fn(f"Removed {', '.join(stale)}, left there by an earlier run.")
     return metrics
 
 
@@ -410,7 +413,23 @@ def _print_future(print_fn, panel, future, recommended, cfg) -> None:
                  + "".join(f"{future[n][0, j]:>15.2f}" for n in names[1:]))  # fmt: skip
 
 
-def _atomic_move(staging: Path, out: Path) -> None:
+#: Every file name the job writes; one of them left from an earlier run (a larger
+#: ensemble's model_4, a panel's summary.png) would describe another model.
+OUTPUT_NAMES = re.compile(
+    r"(forecast|holdout)\.csv|metrics\.json|(forecast|summary|training)\.png|"
+    r"model(_\d+)?\.safetensors|forecaster\.json|cost\.(md|json)"
+)
+
+
+def _atomic_move(staging: Path, out: Path) -> list[str]:
+    """Move the new files in; remove the job's files from an earlier run that this one
+    did not write, and return their names."""
     out.mkdir(parents=True, exist_ok=True)
+    new = {item.name for item in staging.iterdir()}
+    ours = [p.name for p in out.iterdir() if p.is_file() and OUTPUT_NAMES.fullmatch(p.name)]
+    stale = sorted(set(ours) - new)
     for item in staging.iterdir():
         os.replace(item, out / item.name)
+    for name in stale:
+        (out / name).unlink(missing_ok=True)
+    return stale
