@@ -104,11 +104,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+def _unraisable(unraisable) -> None:
+    """A Ctrl-C that lands in a finalizer or a C callback (Numba's compiler calls back
+    into Python) cannot be raised there, and CPython would print it and drop it: deliver
+    it to the main thread instead, as if it came now."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        import _thread
+        import threading
+
+        # From another thread, so that it arrives after this hook has returned.
+        threading.Timer(0.01, _thread.interrupt_main).start()
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def entry() -> int:
     """The console script and ``python -m lstmkit``: :func:`main`, and after a Ctrl-C an
     immediate exit with code 130. CPython kills itself with SIGINT at exit when a
     KeyboardInterrupt passed through C code that ran Python (even though lstmkit caught
     it), which shells report as a signal, not as 130; the job has already cleaned up."""
+    sys.unraisablehook = _unraisable
     code = main()
     if code == 130:
         sys.stdout.flush()

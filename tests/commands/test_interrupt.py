@@ -23,6 +23,11 @@ def children(pid: int) -> list[int]:
 def test_ctrl_c_during_training_exits_130_with_one_line(tmp_path):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "lstmkit", "forecast", "--quiet", "--out", str(out)]
+    # A first run fills the kernel cache: a Ctrl-C that lands inside LLVM's compiler
+    # (a ctypes callback) is swallowed by CPython ("Exception ignored"), which says
+    # nothing about lstmkit's handling.
+    warm = subprocess.run([*cmd[:-1], str(tmp_path / "warm")], capture_output=True, timeout=600)
+    assert warm.returncode == 0, warm.stderr
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          start_new_session=True, cwd=tmp_path)  # fmt: skip
     try:
@@ -36,16 +41,24 @@ def test_ctrl_c_during_training_exits_130_with_one_line(tmp_path):
         time.sleep(0.3)
         worker = [c for c in children(p.pid)
                   if "multiprocessing.spawn" in Path(f"/proc/{c}/cmdline").read_text()]  # fmt: skip
-        os.killpg(p.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
-        _, err = p.communicate(timeout=60)
+        # What a terminal's Ctrl-C does; pressed again (as a user would) if the first one
+        # landed in a finalizer, where CPython ignores it.
+        for _ in range(3):
+            os.killpg(p.pid, signal.SIGINT)
+            try:
+                _, err = p.communicate(timeout=2)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        else:
+            _, err = p.communicate(timeout=60)
     finally:
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
     assert p.returncode == 130, err
     assert err.strip().splitlines() == ["lstmkit forecast: interrupted"]
-    assert not out.exists() and not [
-        f for f in tmp_path.iterdir() if f.name.startswith(".lstmkit-")
-    ]
+    assert not out.exists()
+    assert not [f for f in tmp_path.iterdir() if f.name.startswith(".lstmkit-")]
     # The worker is stopped, not left running (a moment for it to be reaped).
     deadline = time.monotonic() + 10
     while any(Path(f"/proc/{c}").exists() for c in worker) and time.monotonic() < deadline:
