@@ -56,7 +56,7 @@ def test_fill(tmp_path):
         ("t,y\n1,1\n", {"time": "when"}, "time column 'when' not found"),
         ("month,y\n2000-02,1\n2000-01,2\n", {}, "not sorted: line 3 \\(2000-01-01"),
         ("month,y\n2000-01,1\n2000-01,2\n", {}, "duplicate timestamps"),
-        ("day,y\nmonday,1\ntuesday,2\n", {"time": "day"}, "not dates"),
+        ("day,y\nmonday,1\ntuesday,2\n", {"time": "day"}, "is not all dates: line 2 has 'monday'"),
         ("", {}, "cannot read"),
         ("y\n", {}, "no data rows"),
     ],

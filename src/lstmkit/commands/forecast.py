@@ -70,7 +70,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="seed of the ensemble (same seed, same numbers; default 0)")  # fmt: skip
     p.add_argument("--arima", action="store_true", help="add statsforecast's AutoARIMA (slow)")
     p.add_argument(
-        "--fill", choices=("ffill", "interpolate"), help="fill missing values instead of stopping"
+        "--fill",
+        choices=("ffill", "interpolate"),
+        help="fill missing values, and the steps a gap in the time column skips, instead of "
+        "stopping",
+    )
+    p.add_argument(
+        "--freq",
+        metavar="F",
+        help="put every timestamp on the step of this pandas frequency it falls in (e.g. h, D, "
+        "W-SUN, MS) when they are irregular; gaps then need --fill",
     )
     p.add_argument("--sep", metavar="CHAR", help="column separator (default: detected)")
     p.add_argument("--decimal", choices=(".", ","), help="decimal mark (default: detected)")
@@ -96,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
         arima=args.arima,
         out=args.out,
         fill=args.fill,
+        freq=args.freq,
         sep=args.sep,
         decimal=args.decimal,
         verbose=0 if args.quiet else 1,

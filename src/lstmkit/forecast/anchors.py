@@ -94,7 +94,13 @@ def anchor_forecasts(
                     m, lo, hi = _one(model, y, horizon, level)
             except Exception as exc:  # statsforecast raises many types; naive stands in
                 res.fallbacks[k] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
-                m, lo, hi = _one(naive, y, horizon, level)
+                try:
+                    m, lo, hi = _one(naive, y, horizon, level)
+                except FloatingPointError:
+                    raise ValueError(
+                        f"series {k + 1}: even the naive forecast is not finite (values up "
+                        f"to {np.max(np.abs(y)):.3g}); rescale the series"
+                    ) from None
             res.mean[k], res.lower[k], res.upper[k] = m, lo, hi
         if progress is not None:
             progress(1)

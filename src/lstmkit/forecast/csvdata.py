@@ -1,27 +1,38 @@
 """Reading one series from a CSV file, with a clear one-line error for every bad input.
 
 The target column (default: the last column that is not the time column) must be
-numeric; the time column (default: the first column, when it is not the target and
-reads as dates, or as strictly increasing whole numbers) must be sorted and free of
-duplicates. Missing target
-values stop with their count and where they are, unless ``fill`` is ``"ffill"`` or
-``"interpolate"``.
+numeric and of a size whose squares float64 can hold; the time column (default: the
+first column of dates, else the first column when it holds whole numbers that count
+up) is checked and put on a regular grid by :mod:`lstmkit.forecast.timeaxis`.
+Missing target values stop with their count and where they are, unless ``fill`` is
+``"ffill"`` or ``"interpolate"``.
 """
 
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from lstmkit.forecast.seasonality import season_from_freq
+from lstmkit.forecast.timeaxis import (
+    check_order,
+    future_index,
+    infer_season,
+    lines,
+    looks_like_dates,
+    parse_time,
+    regular_time,
+)
+
+__all__ = ["FILLS", "MAX_ABS_VALUE", "SeriesData", "future_index", "infer_season",
+           "read_series_csv"]  # fmt: skip
 
 FILLS = ("ffill", "interpolate")
-_QUARTER = re.compile(r"^\s*(?:[Qq]([1-4])[\s/-]*(\d{4})|(\d{4})[\s/-]*[Qq]([1-4]))\s*$")
+# Squares and sums of squares (variances, the anchors' likelihoods) must stay finite.
+MAX_ABS_VALUE = 1e100
 
 
 @dataclass(frozen=True)
@@ -34,7 +45,8 @@ class SeriesData:
     time : pandas Index of the time column (dates or numbers), or a RangeIndex.
     target, time_name : column names (``time_name`` None when the file has none).
     season : season length inferred from the time column's frequency (1 if unknown).
-    filled : how many missing values were filled.
+    filled : how many missing values were filled, inserted steps included.
+    inserted : how many missing time steps were inserted (``fill`` given).
     season_note : how the season was found, for the run's header.
     read_note : the separator and decimal mark when they are not ``,`` and ``.``.
     """
@@ -47,80 +59,11 @@ class SeriesData:
     filled: int = 0
     season_note: str = ""
     read_note: str = ""
+    inserted: int = 0
 
     def future_time(self, steps: int) -> pd.Index:
         """Labels of the ``steps`` steps after the last one."""
         return future_index(self.time, steps)
-
-
-def future_index(t: pd.Index, steps: int) -> pd.Index:
-    """Labels of the ``steps`` steps after the last of ``t``: the dates of its frequency,
-    numbers continued by the last step, or positions."""
-    if isinstance(t, pd.DatetimeIndex) and t.freq is not None:
-        return pd.date_range(t[-1], periods=steps + 1, freq=t.freq)[1:]
-    if len(t) > 1 and not isinstance(t, pd.DatetimeIndex):
-        step = t[-1] - t[-2]
-        return pd.Index([t[-1] + step * (k + 1) for k in range(steps)])
-    return pd.RangeIndex(len(t), len(t) + steps)
-
-
-def _lines(rows: np.ndarray, limit: int = 5) -> str:
-    """1-based file line numbers of data rows (the header is line 1)."""
-    shown = ", ".join(str(int(r) + 2) for r in rows[:limit])
-    return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
-
-
-def _quarters(col: pd.Series) -> pd.DatetimeIndex | None:
-    """Quarter labels ("Q1 1965", "1965 Q1", "1965Q1", "1965-Q1") → quarter starts, or
-    None when not every value is one."""
-    text = col.astype(str)
-    found = text.str.extract(_QUARTER)
-    if found.isna().all(axis=1).any():
-        return None
-    quarter = found[0].fillna(found[3]).astype(int)
-    year = found[1].fillna(found[2]).astype(int)
-    return pd.DatetimeIndex(pd.to_datetime({"year": year, "month": 3 * quarter - 2, "day": 1}))
-
-
-def _time_index(col: pd.Series, name: str) -> pd.Index:
-    if not pd.api.types.is_numeric_dtype(col):
-        quarters = _quarters(col)
-        if quarters is not None:
-            return quarters
-    if pd.api.types.is_numeric_dtype(col):
-        if col.isna().any():
-            rows = np.flatnonzero(col.isna())
-            raise ValueError(f"time column {name!r} has missing values (lines {_lines(rows)})")
-        return pd.Index(col.to_numpy())
-    try:
-        parsed = pd.to_datetime(col, errors="raise", format="mixed")
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"time column {name!r} has values that are not dates: {exc}") from None
-    return pd.DatetimeIndex(parsed)
-
-
-def _check_order(t: pd.Index, name: str) -> pd.Index:
-    values = t.to_numpy()
-    dup = pd.Index(values).duplicated(keep=False)
-    if dup.any():
-        rows = np.flatnonzero(dup)
-        raise ValueError(
-            f"time column {name!r} has duplicate timestamps ({t[rows[0]]} on lines "
-            f"{_lines(rows)}); keep one row per time step"
-        )
-    later = np.flatnonzero(values[1:] < values[:-1])
-    if later.size:
-        k = int(later[0]) + 1
-        raise ValueError(
-            f"time column {name!r} is not sorted: line {k + 2} ({t[k]}) comes after line "
-            f"{k + 1} ({t[k - 1]}); sort the file by time"
-        )
-    if isinstance(t, pd.DatetimeIndex) and len(t) >= 3:
-        try:
-            t = pd.DatetimeIndex(t, freq="infer")
-        except ValueError:  # irregular steps: no frequency, season 1
-            pass
-    return t
 
 
 def numeric_column(raw: pd.Series, what: str) -> pd.Series:
@@ -144,7 +87,7 @@ def fill_missing(values: pd.Series, rows: np.ndarray, fill: str | None, what: st
     if missing.size:
         if fill is None:
             raise ValueError(
-                f"{what} has {missing.size} missing value(s) (lines {_lines(rows[missing])}); "
+                f"{what} has {missing.size} missing value(s) (lines {lines(rows[missing])}); "
                 "fill them with --fill ffill or --fill interpolate"
             )
         if fill == "ffill" and values.isna().iloc[0]:
@@ -156,24 +99,26 @@ def fill_missing(values: pd.Series, rows: np.ndarray, fill: str | None, what: st
     arr = values.to_numpy(dtype=np.float64)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{what} has infinite values")
+    too_big = np.flatnonzero(np.abs(arr) > MAX_ABS_VALUE)
+    if too_big.size:
+        k = too_big[0]
+        where = f"line {rows[k] + 2} has " if rows[k] >= 0 else ""
+        raise ValueError(
+            f"{what} has values too large to forecast in float64 ({where}{arr[k]:.3g}; "
+            f"the limit is {MAX_ABS_VALUE:.0e} in absolute value); divide the column by a "
+            "power of ten first"
+        )
     return arr, int(missing.size)
 
 
-def infer_season(t: pd.Index) -> tuple[int, str]:
-    """Season length from a time index's frequency, and how it was found."""
-    if isinstance(t, pd.DatetimeIndex):
-        if not t.freqstr:
-            return 1, "season 1: the timestamps have no regular frequency (give --season)"
-        m = season_from_freq(t.freqstr)
-        if m is None:
-            warnings.warn(
-                f"unknown frequency {t.freqstr!r}: no season assumed; give --season N",
-                UserWarning,
-                stacklevel=3,
-            )
-            return 1, f"season 1: frequency {t.freqstr!r} is not one lstmkit knows (give --season)"
-        return m, f"season {m} from the {t.freqstr!r} frequency of the time column"
-    return 1, "season 1: the time column holds numbers, not dates (give --season)"
+def on_grid(values: pd.Series, rows: np.ndarray, positions: np.ndarray, size: int):
+    """Values and their data rows placed on a time grid of ``size`` steps: missing
+    (NaN, row -1) at the steps the file skips."""
+    full = np.full(size, np.nan)
+    full[positions] = values.to_numpy(dtype=np.float64)
+    where = np.full(size, -1)
+    where[positions] = rows
+    return pd.Series(full), where
 
 
 SEPARATORS = (",", ";", "\t", "|")
@@ -225,6 +170,24 @@ def read_frame(path: Path, sep: str | None = None, decimal: str | None = None, n
     return df, note
 
 
+def _find_time(df: pd.DataFrame, target: str | None) -> str | None:
+    """The time column when none is given: the first column of dates (a few bad ones are
+    then reported, not taken as a sign of no time column), else the first column when it
+    holds whole numbers that count up (other numbers are more likely values)."""
+    columns = [c for c in df.columns if c != target]
+    if len(df.columns) < 2:
+        return None
+    for c in columns:
+        if looks_like_dates(df[c]):
+            return c
+    first = df[df.columns[0]]
+    if df.columns[0] == target or not pd.api.types.is_numeric_dtype(first) or first.isna().any():
+        return None
+    v = first.to_numpy()
+    whole = np.issubdtype(v.dtype, np.integer) and bool(np.all(np.diff(v) > 0))
+    return df.columns[0] if whole else None
+
+
 def read_series_csv(
     path: str | Path,
     target: str | None = None,
@@ -233,8 +196,10 @@ def read_series_csv(
     *,
     sep: str | None = None,
     decimal: str | None = None,
+    freq: str | None = None,
 ) -> SeriesData:
-    """Read and check one series (see the module docstring)."""
+    """Read and check one series (see the module docstring); ``freq`` puts the
+    timestamps on that frequency's steps (:func:`~lstmkit.forecast.timeaxis.regular_time`)."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"no CSV file at {str(path)!r}")
@@ -250,20 +215,8 @@ def read_series_csv(
             )
     if fill is not None and fill not in FILLS:
         raise ValueError(f"fill must be one of {', '.join(FILLS)}, got {fill!r}")
-    if time is None and target != columns[0] and len(columns) > 1:
-        candidate = df[columns[0]]
-        try:
-            index = _time_index(candidate, columns[0])
-        except ValueError:
-            index = None
-        # Dates are a time column (their order is then checked); numbers only when they
-        # are whole and strictly increasing, otherwise they are more likely values.
-        if isinstance(index, pd.DatetimeIndex):
-            time = columns[0]
-        elif index is not None:
-            v = index.to_numpy()
-            whole = np.issubdtype(v.dtype, np.integer)
-            time = columns[0] if whole and bool(np.all(np.diff(v) > 0)) else None
+    if time is None:
+        time = _find_time(df, target)
     if target is None:
         rest = [c for c in columns if c != time]
         if not rest:
@@ -271,11 +224,21 @@ def read_series_csv(
         target = rest[-1]
     if target == time:
         raise ValueError(f"column {target!r} cannot be both the target and the time column")
-    values = numeric_column(df[target], f"target column {target!r}")
-    arr, filled = fill_missing(values, np.arange(len(values)), fill, f"target column {target!r}")
-    t = _check_order(_time_index(df[time], time), time) if time else pd.RangeIndex(len(arr))
+    what = f"target column {target!r}"
+    values, rows = numeric_column(df[target], what), np.arange(len(df))
+    inserted = 0
+    if time:
+        t = parse_time(df[time], time)
+        check_order(t, time)
+        t, positions = regular_time(t, time, freq=freq, fill=fill)
+        inserted = len(t) - len(values)
+        values, rows = on_grid(values, rows, positions, len(t))
+    elif freq is not None:
+        raise ValueError("--freq needs a time column; give --time COL")
+    arr, filled = fill_missing(values, rows, fill, what)
     if time:
         season, note = infer_season(t)
     else:
+        t = pd.RangeIndex(len(arr))
         season, note = 1, "season 1: there is no time column (give --season)"
-    return SeriesData(arr, t, target, time, season, filled, note, read_note)
+    return SeriesData(arr, t, target, time, season, filled, note, read_note, inserted)

@@ -58,6 +58,7 @@ class JobConfig:
     level: float = 0.9
     out: str = "lstmkit-out"
     fill: str | None = None
+    freq: str | None = None
     sep: str | None = None
     decimal: str | None = None
     verbose: int = 1
@@ -66,7 +67,8 @@ class JobConfig:
 def load_data(cfg: JobConfig) -> Panel:
     path = series_path("airline") if cfg.csv is None else Path(cfg.csv)
     panel = read_panel_csv(path, id_col=cfg.id, time_col=cfg.time, target=cfg.target,
-                           fill=cfg.fill, sep=cfg.sep, decimal=cfg.decimal)  # fmt: skip
+                           fill=cfg.fill, sep=cfg.sep, decimal=cfg.decimal,
+                           freq=cfg.freq)  # fmt: skip
     return panel.with_season(cfg.season)
 
 
@@ -110,6 +112,8 @@ def _anchor_worker(conn) -> None:
     try:
         cases, cfg, season = conn.recv()
         conn.send(compute_anchors(cases, cfg, season, 1))
+    except Exception:  # the job recomputes them and reports the error itself
+        pass
     finally:
         conn.close()
 
@@ -252,7 +256,9 @@ def run_job(cfg: JobConfig, print_fn=print) -> dict[str, Any]:
     kinds = f"{len(panel)} series" if panel.id_name else f"column {panel.target!r}"
     steps = sum(v.size for v in panel.values)
     print_fn(f"lstmkit forecast: {source}, {kinds}, {steps} steps"
-             + (f" ({panel.filled} filled)" if panel.filled else "")
+             + (f" ({panel.filled} filled" if panel.filled else "")
+             + (f", {panel.inserted} of them at inserted time steps" if panel.inserted else "")
+             + (")" if panel.filled else "")
              + (f"; {panel.read_note}" if panel.read_note else ""))  # fmt: skip
     print_fn(f"{panel.season_note}; horizon {H}; lag {f0.resolved_lag()}; global "
              f"{cfg.cell.upper()}({cfg.hidden}) × {cfg.ensemble} beside "

@@ -18,15 +18,20 @@ import pandas as pd
 
 from lstmkit.forecast.csvdata import (
     FILLS,
-    _check_order,
-    _lines,
-    _time_index,
     fill_missing,
-    future_index,
-    infer_season,
     numeric_column,
+    on_grid,
     read_frame,
     read_series_csv,
+)
+from lstmkit.forecast.timeaxis import (
+    check_order,
+    future_index,
+    infer_season,
+    lines,
+    looks_like_dates,
+    parse_time,
+    regular_time,
 )
 
 DEFAULT_ID, DEFAULT_TIME, DEFAULT_TARGET = "unique_id", "ds", "y"
@@ -44,8 +49,10 @@ class Panel:
     target, time_name, id_name : column names (``id_name`` None for one series).
     season : the season length, from the time column's frequency unless given.
     season_note : how the season was found, for the run's header.
-    filled : missing values filled, over all series.
-    read_note : the separator and decimal mark when they are not ``,`` and ``.``.
+    filled : missing values filled, over all series (inserted steps included).
+    read_note : the separator and decimal mark when they are not ``,`` and ``.``, and
+        the id column when it was detected.
+    inserted : missing time steps inserted (``fill`` given), over all series.
     """
 
     ids: list[str]
@@ -58,6 +65,7 @@ class Panel:
     season_note: str
     filled: int = 0
     read_note: str = ""
+    inserted: int = 0
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -82,13 +90,16 @@ def from_frame(
     time_col: str = DEFAULT_TIME,
     target: str = DEFAULT_TARGET,
     fill: str | None = None,
+    freq: str | None = None,
     where: str = "the frame",
 ) -> Panel:
     """A long DataFrame → Panel (every series checked like a single-series file).
 
-    Rows are sorted by time within each series; duplicate timestamps, missing values
-    (unless ``fill``), non-numeric values and mixed frequencies are errors that name the
-    series and the lines.
+    Rows are sorted by time within each series; duplicate timestamps, gaps and steps
+    off the grid (unless ``fill`` / ``freq``, as in
+    :func:`~lstmkit.forecast.timeaxis.regular_time`), missing values (unless ``fill``),
+    non-numeric values and mixed frequencies are errors that name the series and the
+    lines.
     """
     columns = [str(c) for c in df.columns]
     df = df.set_axis(columns, axis=1)
@@ -103,22 +114,25 @@ def from_frame(
     numeric = numeric_column(df[target], f"{where}: target column {target!r}")
     if df[id_col].isna().any():
         rows = np.flatnonzero(df[id_col].isna())
-        raise ValueError(f"{where}: id column {id_col!r} is empty on lines {_lines(rows)}")
+        raise ValueError(f"{where}: id column {id_col!r} is empty on lines {lines(rows)}")
     ids = df[id_col].astype(str)
-    time_all = _time_index(df[time_col], time_col)
+    time_all = parse_time(df[time_col], time_col)
     order = pd.unique(ids.to_numpy())
     rows_of = ids.groupby(ids, sort=False).indices
-    values, times, freqs, filled = [], [], Counter(), 0
+    values, times, freqs, filled, inserted = [], [], Counter(), 0, 0
     for uid in order:
         rows = np.asarray(rows_of[uid])
         t = time_all[rows]
         srt = np.argsort(t.to_numpy(), kind="stable")
         rows, t = rows[srt], t[srt]
         try:
-            t = _check_order(t, time_col)
+            check_order(t, time_col, rows)
+            t, positions = regular_time(t, time_col, rows, freq=freq, fill=fill)
         except ValueError as exc:
             raise ValueError(f"{where}: series {uid!r}: {exc}") from None
-        arr, n = fill_missing(numeric.iloc[rows], rows, fill, f"{where}: series {uid!r}")
+        inserted += len(t) - len(rows)
+        y, where_rows = on_grid(numeric.iloc[rows], rows, positions, len(t))
+        arr, n = fill_missing(y, where_rows, fill, f"{where}: series {uid!r}")
         filled += n
         values.append(arr)
         times.append(t)
@@ -126,7 +140,7 @@ def from_frame(
             freqs[t.freqstr] += 1
     season, note = _panel_season(times, freqs, len(order))
     return Panel([str(u) for u in order], values, times, target, time_col, id_col, season, note,
-                 filled)  # fmt: skip
+                 filled, inserted=inserted)  # fmt: skip
 
 
 def _panel_season(times, freqs: Counter, n: int) -> tuple[int, str]:
@@ -143,6 +157,27 @@ def _panel_season(times, freqs: Counter, n: int) -> tuple[int, str]:
     return infer_season(times[0])
 
 
+def detect_long_format(df: pd.DataFrame, time_col: str | None = None,
+                       target: str | None = None) -> tuple[str, str] | None:  # fmt: skip
+    """``(id column, time column)`` when a frame without an id column is in long format
+    anyway: its time column (``time_col``, else the first column of dates) repeats, and
+    a text column tells the repeats apart (each of its values has each date at most
+    once); None otherwise."""
+    columns = [str(c) for c in df.columns]
+    candidates = [time_col] if time_col else [c for c in columns if looks_like_dates(df[c])]
+    for tc in candidates:
+        if tc == target or not df[tc].duplicated().any():
+            continue
+        for c in columns:
+            col = df[c]
+            if c in (tc, target) or pd.api.types.is_numeric_dtype(col) or looks_like_dates(col):
+                continue
+            n_ids = col.nunique()
+            if 1 < n_ids < len(df) and not df.duplicated(subset=[c, tc]).any():
+                return c, tc
+    return None
+
+
 def read_panel_csv(
     path: str | Path,
     *,
@@ -152,21 +187,42 @@ def read_panel_csv(
     fill: str | None = None,
     sep: str | None = None,
     decimal: str | None = None,
+    freq: str | None = None,
 ) -> Panel:
-    """A long-format panel or a single-series CSV file → Panel (module docstring)."""
+    """A long-format panel or a single-series CSV file → Panel (module docstring).
+
+    A file without an id column (``--id``, or one named ``unique_id``) is still read as
+    a panel when :func:`detect_long_format` finds one; the read note says which.
+    """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"no CSV file at {str(path)!r}")
-    header, _ = read_frame(path, sep, decimal, nrows=0)
-    columns = [str(c) for c in header.columns]
+    df, read_note = read_frame(path, sep, decimal)
+    columns = [str(c) for c in df.columns]
+    df.columns = columns
     if id_col is None and DEFAULT_ID in columns:
         id_col = DEFAULT_ID
+    notes = [read_note] if read_note else []
+    if freq is not None:
+        notes.append(f"timestamps put on the steps of --freq {freq}")
+    if id_col is None and df.shape[0] > 0:
+        for name, given in (("time", time_col), ("target", target)):
+            if given is not None and given not in columns:
+                raise ValueError(
+                    f"{name} column {given!r} not found; the columns are {', '.join(columns)}"
+                )
+        found = detect_long_format(df, time_col, target)
+        if found is not None:
+            id_col, time_col = found
+            notes.append(
+                f"long format: id column {id_col!r} detected (give --id COL to choose another)"
+            )
     if id_col is None:
         data = read_series_csv(path, target=target, time=time_col, fill=fill, sep=sep,
-                               decimal=decimal)  # fmt: skip
+                               decimal=decimal, freq=freq)  # fmt: skip
         return Panel([data.target], [data.values], [data.time], data.target, data.time_name,
-                     None, data.season, data.season_note, data.filled, data.read_note)  # fmt: skip
-    df, read_note = read_frame(path, sep, decimal)
+                     None, data.season, data.season_note, data.filled, "; ".join(notes),
+                     data.inserted)  # fmt: skip
     time_col = time_col or (DEFAULT_TIME if DEFAULT_TIME in columns else None)
     if time_col is None:
         raise ValueError(
@@ -178,7 +234,7 @@ def read_panel_csv(
         if target is None:
             raise ValueError(f"{str(path)!r} has no value column besides the id and the time")
     panel = from_frame(df, id_col=id_col, time_col=time_col, target=target, fill=fill,
-                       where=repr(str(path)))  # fmt: skip
+                       freq=freq, where=repr(str(path)))  # fmt: skip
     from dataclasses import replace
 
-    return replace(panel, read_note=read_note)
+    return replace(panel, read_note="; ".join(notes))
