@@ -30,9 +30,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line (argparse prints the whole usage
+    first), naming the command and where its help is. Subcommands inherit the class."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="lstmkit",
         description="LSTM, GRU and RNN networks from the equations up.",
         epilog="Run 'lstmkit COMMAND --help' for a command's options and an example.",

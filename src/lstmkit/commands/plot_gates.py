@@ -8,6 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from lstmkit.cli_types import positive_int
+
+MAX_SIDECAR_BYTES = 256 * 2**20  # the history of one series and a few settings
+
 EPILOG = """examples:
   lstmkit plot-gates lstmkit-out/model.safetensors             # the job's last window
   lstmkit plot-gates model.safetensors data.csv --target load --out gates.png
@@ -28,13 +32,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("model_file", metavar="MODEL_FILE")
-    p.add_argument("csv", nargs="?", metavar="CSV")
-    p.add_argument("--target", metavar="COL")
-    p.add_argument("--time", metavar="COL")
-    p.add_argument("--lag", type=int, help="window length when there is no forecaster.json")
+    p.add_argument("model_file", metavar="MODEL_FILE", help="a .safetensors model file")
+    p.add_argument("csv", nargs="?", metavar="CSV", help="series to take the window from")
+    p.add_argument("--target", metavar="COL", help="value column (default: the last column)")
+    p.add_argument("--time", metavar="COL", help="time column (default: the first of dates)")
+    p.add_argument("--fill", choices=("ffill", "interpolate"),
+                   help="fill missing values and gaps (as in lstmkit forecast)")  # fmt: skip
+    p.add_argument("--freq", metavar="F", help="put timestamps on this frequency's steps")
+    p.add_argument("--sep", metavar="CHAR", help="column separator (default: detected)")
+    p.add_argument("--decimal", choices=(".", ","), help="decimal mark (default: detected)")
+    p.add_argument("--lag", type=positive_int,
+                   help="window length when there is no forecaster.json")  # fmt: skip
     p.add_argument("--layer", metavar="NAME", help="which LSTM layer (default: the first)")
-    p.add_argument("--out", default="gates.png", metavar="PNG")
+    p.add_argument(
+        "--out",
+        default="gates.png",
+        metavar="PNG",
+        help="the picture to write, a .png file or a folder (default gates.png)",
+    )
     p.set_defaults(func=run)
 
 
@@ -55,7 +70,15 @@ def _window(args, model, sidecar):
             "draws single-series models"
         )
     if args.csv is not None:
-        values = read_series_csv(args.csv, target=args.target, time=args.time).values
+        values = read_series_csv(
+            args.csv,
+            target=args.target,
+            time=args.time,
+            fill=args.fill,
+            sep=args.sep,
+            decimal=args.decimal,
+            freq=args.freq,
+        ).values
     else:
         values = np.asarray(sidecar["history"], dtype=np.float64)
     if sidecar:
@@ -71,14 +94,61 @@ def _window(args, model, sidecar):
     return z[-lag:, None]
 
 
+def read_sidecar(path: Path) -> dict | None:
+    """The forecaster.json beside a model (None when there is none), checked: a file
+    that is not one names itself and says how to get a good one."""
+    if not path.is_file():
+        return None
+    fix = "delete it, or run lstmkit forecast again to rewrite it"
+    try:
+        if path.stat().st_size > MAX_SIDECAR_BYTES:
+            raise ValueError(f"it is over {MAX_SIDECAR_BYTES // 2**20} MiB")
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(doc, dict) or doc.get("format") != "lstmkit.forecaster":
+            raise ValueError("it is not an lstmkit forecaster.json")
+        if doc.get("version") != 2:
+            raise ValueError(f"its version {doc.get('version')!r} is not 2")
+        lag = doc["params"]["lag"]
+        if not isinstance(lag, int) or isinstance(lag, bool) or lag < 1:
+            raise ValueError(f"params.lag is {lag!r}, not a positive whole number")
+        from lstmkit.forecast.prep import SeriesPrep
+
+        SeriesPrep.from_dict(doc["prep"])
+        history = np.asarray(doc["history"], dtype=np.float64)
+        if history.ndim != 1 or not np.all(np.isfinite(history)):
+            raise ValueError("its history is not a list of finite numbers")
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{str(path)!r} is not valid JSON ({exc.msg}: line {exc.lineno}, column "
+                         f"{exc.colno}); "
+                         f"{fix}") from None  # fmt: skip
+    except UnicodeDecodeError:
+        raise ValueError(f"{str(path)!r} is not UTF-8 text; {fix}") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        what = f"it has no {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise ValueError(f"{str(path)!r} is not a usable forecaster.json: {what}; {fix}") from None
+    return doc
+
+
+def _picture(out: str) -> Path:
+    """``--out``: a .png file (its folder must exist), or a folder to write gates.png in."""
+    path = Path(out)
+    if path.is_dir():
+        return path / "gates.png"
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"--out {out!r} must name a .png file or an existing folder")
+    if not path.parent.is_dir():
+        raise ValueError(f"--out {out!r}: the folder {str(path.parent)!r} does not exist")
+    return path
+
+
 def run(args: argparse.Namespace) -> int:
     from lstmkit.forecast.plots import plot_gates
     from lstmkit.layers import LSTM
     from lstmkit.models.io import load
 
+    out = _picture(args.out)
     model = load(args.model_file)
-    sidecar_path = Path(args.model_file).with_name("forecaster.json")
-    sidecar = json.loads(sidecar_path.read_text()) if sidecar_path.is_file() else None
+    sidecar = read_sidecar(Path(args.model_file).with_name("forecaster.json"))
     lstms = [la for la in model.layers if isinstance(la, LSTM)]
     if args.layer:
         lstms = [la for la in lstms if la.name == args.layer]
@@ -89,8 +159,8 @@ def run(args: argparse.Namespace) -> int:
     window = _window(args, model, sidecar)
     traces = model.trace(window[None])[lstms[0].name]["forward"]
     gates = {k: traces[k][0] for k in ("i", "f", "o", "g", "c")}
-    path = plot_gates(
-        args.out, window, gates, f"{lstms[0].name}: gates over the last {window.shape[0]} steps"
-    )
+    prepared = "input\n(prepared as in training)" if sidecar else "input\n(standardized)"
+    title = f"{lstms[0].name}: gates over the last {window.shape[0]} steps"
+    path = plot_gates(out, window, gates, title, prepared)
     print(f"Wrote {path}")
     return 0

@@ -364,7 +364,7 @@ def run_job(cfg: JobConfig, print_fn=print) -> dict[str, Any]:
         from lstmkit.forecast.outputs import write_outputs
 
         written = write_outputs(staging, cfg, panel, scored, held_table, future, final,
-                                recommended, metrics)  # fmt: skip
+                                recommended, metrics, held.histories_)  # fmt: skip
         stale = _atomic_move(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

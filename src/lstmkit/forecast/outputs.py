@@ -43,8 +43,9 @@ def _frame(ids, times, histories, table, names, with_bounds, pct, truth=None) ->
 
 
 def write_outputs(folder: Path, cfg, panel, scored, held, future, final, recommended,
-                  metrics) -> list[str]:  # fmt: skip
-    """Write every output into ``folder``; returns the file names written."""
+                  metrics, early=()) -> list[str]:  # fmt: skip
+    """Write every output into ``folder``; returns the file names written. ``early``: the
+    Histories of the early-stopping fit that chose the epochs of ``final``'s members."""
     from lstmkit.forecast.plots import plot_panel, plot_summary, plot_training
 
     H, pct = cfg.horizon, round(100 * cfg.level)
@@ -74,8 +75,7 @@ def write_outputs(folder: Path, cfg, panel, scored, held, future, final, recomme
     if len(panel) > 1:
         plot_summary(folder / "summary.png", metrics["per_series"], metrics["summary"])
         written.append("summary.png")
-    plot_training(folder / "training.png", final.histories_,
-                  "loss per epoch (early-stopping runs of the final fit)")  # fmt: skip
+    plot_training(folder / "training.png", early, final.histories_, loss=final.loss)
     written.append("training.png")
     members = []
     for k, model in enumerate(final.models_):
