@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Python's own OSErrors print as "[Errno 17] File exists: 'x'"; lstmkit's subclasses of
+# OSError (ModelFileNotFoundError) carry their own message.
+_OS_ERRORS = {OSError, FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError,
+              PermissionError}  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lstmkit`` console script; returns the exit code.
 
@@ -108,7 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError, OSError) as exc:
         if os.environ.get("LSTMKIT_DEBUG"):
             raise
-        print(f"{command}: error: {exc}", file=sys.stderr)
+        from lstmkit.fileio import os_error_message
+
+        text = os_error_message(exc) if type(exc) in _OS_ERRORS else str(exc)
+        print(f"{command}: error: {' '.join(text.split())}", file=sys.stderr)
         return 2
 
 

@@ -1,9 +1,11 @@
 """Strict JSON for every file and stream lstmkit writes: NaN and infinities become
-``null`` (the JSON standard has neither, and strict parsers refuse them)."""
+``null`` (the JSON standard has neither, and strict parsers refuse them); and JSON files
+read with a size limit and an error that names the file."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -27,3 +29,20 @@ def strict_json(obj) -> str:
         return str(v)
 
     return json.dumps(clean(obj), indent=2, allow_nan=False) + "\n"
+
+
+def read_json_file(path: Path, limit: int, fix: str):
+    """The JSON document in ``path``; a file over ``limit`` bytes, not UTF-8 or not valid
+    JSON is a ValueError naming it, what is wrong and ``fix`` (how to mend it)."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size > limit:
+        why = f"it has {size:,} bytes, more than the {limit:,} such a file can need"
+    else:
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            why = f"not valid JSON ({exc.msg}: line {exc.lineno}, column {exc.colno})"
+        except UnicodeDecodeError:
+            why = "not UTF-8 text"
+    raise ValueError(f"{str(path)!r}: {why}; {fix}")

@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("model", metavar="MODEL_FILE")
+    p.add_argument("model", metavar="MODEL_FILE", help="any model file lstmkit convert reads")
     p.add_argument("--to", choices=("c",), required=True, help="target language")
     p.add_argument("--out", metavar="DIR", required=True, help="output folder (created)")
     p.add_argument("--name", default="model", help="C prefix and file name (default: model)")
@@ -56,6 +56,11 @@ def run(args: argparse.Namespace) -> int:
     from lstmkit.interop.files import read_model
 
     check_name(args.name)  # before reading a possibly large model file
+    if args.calibrate is not None and args.dtype != "int8":
+        raise ValueError(
+            f"--calibrate picks int8 scales, and --dtype is {args.dtype}; add --dtype int8 or "
+            "leave --calibrate out"
+        )
     model = read_model(args.model)
     calibration = None
     if args.calibrate is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -99,11 +98,12 @@ def read_sidecar(path: Path) -> dict | None:
     that is not one names itself and says how to get a good one."""
     if not path.is_file():
         return None
+    from lstmkit.forecast.prep import SeriesPrep
+    from lstmkit.jsonio import read_json_file
+
     fix = "delete it, or run lstmkit forecast again to rewrite it"
+    doc = read_json_file(path, MAX_SIDECAR_BYTES, fix)
     try:
-        if path.stat().st_size > MAX_SIDECAR_BYTES:
-            raise ValueError(f"it is over {MAX_SIDECAR_BYTES // 2**20} MiB")
-        doc = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(doc, dict) or doc.get("format") != "lstmkit.forecaster":
             raise ValueError("it is not an lstmkit forecaster.json")
         if doc.get("version") != 2:
@@ -111,18 +111,10 @@ def read_sidecar(path: Path) -> dict | None:
         lag = doc["params"]["lag"]
         if not isinstance(lag, int) or isinstance(lag, bool) or lag < 1:
             raise ValueError(f"params.lag is {lag!r}, not a positive whole number")
-        from lstmkit.forecast.prep import SeriesPrep
-
         SeriesPrep.from_dict(doc["prep"])
         history = np.asarray(doc["history"], dtype=np.float64)
         if history.ndim != 1 or not np.all(np.isfinite(history)):
             raise ValueError("its history is not a list of finite numbers")
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{str(path)!r} is not valid JSON ({exc.msg}: line {exc.lineno}, column "
-                         f"{exc.colno}); "
-                         f"{fix}") from None  # fmt: skip
-    except UnicodeDecodeError:
-        raise ValueError(f"{str(path)!r} is not UTF-8 text; {fix}") from None
     except (KeyError, TypeError, ValueError) as exc:
         what = f"it has no {exc}" if isinstance(exc, KeyError) else str(exc)
         raise ValueError(f"{str(path)!r} is not a usable forecaster.json: {what}; {fix}") from None

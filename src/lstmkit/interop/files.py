@@ -15,6 +15,7 @@ import json
 import re
 from pathlib import Path
 
+from lstmkit.fileio import first_line
 from lstmkit.interop.errors import InteropError
 
 FORMATS = (".safetensors", ".keras", ".onnx", ".pt", ".pth")
@@ -92,24 +93,25 @@ def read_model(path, *, input_size: int | None = None, layers: str | None = None
     except ImportError:  # pragma: no cover
         raise InteropError("reading .pt files needs PyTorch; pip install torch") from None
     from lstmkit.interop.torch_io import to_torch
-    from lstmkit.models.sequential import Sequential
     from lstmkit.models.spec import model_from_spec
 
+    _check_pt_size(path)
     try:
         sd = torch.load(str(path), weights_only=True, map_location="cpu")
     except Exception as exc:  # torch raises several error types for bad files
+        raise InteropError(_pt_error(path, exc)) from None
+    if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
+        what = type(sd).__name__ if not isinstance(sd, dict) else "dict with non-tensor values"
         raise InteropError(
-            f"{str(path)!r} is not a readable PyTorch state dict: {str(exc).splitlines()[0]}"
-        ) from None
-    if not isinstance(sd, dict):
-        raise InteropError(f"{str(path)!r} holds a {type(sd).__name__}, not a state dict")
+            f"{str(path)!r} holds a {what}, not a state dict of tensors; save "
+            "module.state_dict() with torch.save"
+        )
     if layers or input_size:
         if not (layers and input_size):
             raise InteropError("an architecture needs both --input-size and --layers")
         model = model_from_spec(layers, input_size)
     elif _sidecar(path).is_file():
-        config = json.loads(_sidecar(path).read_text())
-        model = Sequential.from_config(config["config"])
+        model = _read_pt_sidecar(_sidecar(path), sum(t.numel() for t in sd.values()))
     elif any(k.startswith("lstmkit_blocks.") for k in sd):
         raise InteropError(
             f"no architecture for {str(path)!r}: give --input-size and --layers, "
@@ -122,9 +124,76 @@ def read_model(path, *, input_size: int | None = None, layers: str | None = None
         module.load_state_dict(sd)
     except RuntimeError as exc:
         raise InteropError(
-            f"the state dict does not match the architecture: {str(exc).splitlines()[0]}"
+            f"{str(path)!r}: the state dict does not match the architecture: "
+            f"{str(exc).splitlines()[0]}"
         ) from None
     return from_torch(module)
+
+
+# A state dict is its tensors' bytes: a file that unpacks to more is damaged or a bomb.
+MAX_PT_BYTES = 1 << 30
+MAX_SIDECAR_BYTES = 16 << 20
+
+
+def _check_pt_size(path: Path) -> None:
+    """Refuse a .pt file (a zip archive since PyTorch 1.6) that unpacks to more than
+    MAX_PT_BYTES, before torch reads any of it."""
+    import zipfile
+
+    size = path.stat().st_size
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as z:
+                size = max(size, sum(i.file_size for i in z.infolist()))
+        except zipfile.BadZipFile:
+            pass  # torch reports the damage below
+    if size > MAX_PT_BYTES:
+        raise InteropError(
+            f"{str(path)!r} unpacks to {size:,} bytes, more than the {MAX_PT_BYTES:,} lstmkit "
+            "reads from a .pt file (a damaged file or a zip bomb); refused"
+        )
+
+
+def _pt_error(path: Path, exc: Exception) -> str:
+    """Why torch.load(weights_only=True) refused a file, without torch's advice to load
+    it with weights_only=False (which for a file from elsewhere means running its code)."""
+    text = str(exc)
+    found = re.search(r"WeightsUnpickler error: ([^\n]*?)(?: was not an allowed| Please|$)", text)
+    if found or "Weights only load failed" in text:
+        why = found.group(1).strip().rstrip(".") if found else "it holds Python objects"
+        return (
+            f"{str(path)!r} holds more than tensors ({why}); lstmkit reads state dicts of "
+            "tensors only and never runs code from a file: save module.state_dict() instead"
+        )
+    return f"{str(path)!r} is not a readable PyTorch state dict: {first_line(exc)}"
+
+
+def _read_pt_sidecar(path: Path, numbers: int):
+    """The model of a .pt file's ``<file>.json`` sidecar, or an error naming it; its
+    sizes are checked against the ``numbers`` the state dict holds before any weight is
+    allocated (a sidecar edited to say a billion units costs nothing)."""
+    from lstmkit.jsonio import read_json_file
+    from lstmkit.models.sequential import Sequential
+
+    fix = "give --input-size and --layers instead, or rewrite it with lstmkit convert"
+    try:
+        doc = read_json_file(path, MAX_SIDECAR_BYTES, fix)
+    except ValueError as exc:
+        raise InteropError(str(exc)) from None
+    try:
+        if not isinstance(doc, dict) or doc.get("format") != "lstmkit.torch_state_dict":
+            raise ValueError("it is not the sidecar lstmkit writes beside a .pt file")
+        need = Sequential.from_config(doc["config"], allocate=False).count_params()
+        if need > numbers:
+            raise ValueError(
+                f"its architecture has {need:,} parameters, the state dict {numbers:,}"
+            )
+        return Sequential.from_config(doc["config"])
+    except KeyError as exc:
+        why = f"it has no {exc}"
+    except (ValueError, TypeError, AttributeError) as exc:
+        why = first_line(exc)
+    raise InteropError(f"{str(path)!r}: {why}; {fix}")
 
 
 def write_model(model, path, *, lengths: bool = False) -> Path:
@@ -142,13 +211,10 @@ def write_model(model, path, *, lengths: bool = False) -> Path:
     else:
         import torch
 
+        from lstmkit.fileio import write_atomic
+
         module = to_torch(model)
-        tmp = path.with_name(f".{path.name}.tmp")
-        try:
-            torch.save(module.state_dict(), str(tmp))
-            tmp.replace(path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_atomic(path, lambda tmp: torch.save(module.state_dict(), str(tmp)))
         sidecar = {"format": "lstmkit.torch_state_dict", "config": model.get_config()}
-        _sidecar(path).write_text(json.dumps(sidecar, indent=2) + "\n")
+        write_atomic(_sidecar(path), (json.dumps(sidecar, indent=2) + "\n").encode())
     return path

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from lstmkit.fileio import first_line
 from lstmkit.interop.assemble import assemble
 from lstmkit.interop.errors import InteropError
 from lstmkit.interop.layouts import from_framework, to_framework
@@ -170,7 +171,15 @@ def _vars(h5, path: str) -> list[np.ndarray]:
     if path not in h5:
         raise InteropError(f"the weights file has no entry {path!r}")
     group = h5[path]
-    return [np.asarray(group[str(k)]) for k in range(len(group))]
+    datasets = [group[str(k)] for k in range(len(group))]
+    # HDF5 datasets may be compressed: their declared size is checked before reading.
+    size = sum(int(np.prod(d.shape, dtype=np.float64)) * d.dtype.itemsize for d in datasets)
+    if size > MAX_WEIGHTS_BYTES:
+        raise InteropError(
+            f"the weights under {path!r} unpack to {size:,} bytes, more than the "
+            f"{MAX_WEIGHTS_BYTES:,} lstmkit reads (a damaged file or a bomb); refused"
+        )
+    return [np.asarray(d) for d in datasets]
 
 
 #: The most a .keras archive entry may unpack to; the size an entry declares is checked
@@ -202,6 +211,24 @@ def from_keras(path: str | Path) -> Sequential:
             weights = _bounded_read(z, "model.weights.h5", MAX_WEIGHTS_BYTES, path)
     except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
         raise InteropError(f"{str(path)!r} is not a Keras 3 .keras file: {exc}") from None
+    try:
+        return _from_keras(h5py, path, config, weights)
+    except OSError as exc:  # h5py: "Unable to synchronously open file (...)" and the like
+        raise InteropError(
+            f"{str(path)!r}: its model.weights.h5 is not a readable HDF5 file "
+            f"({first_line(exc)}); the .keras file is damaged"
+        ) from None
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise InteropError(
+            f"{str(path)!r}: config.json and model.weights.h5 do not describe a Keras model "
+            f"lstmkit can read ({type(exc).__name__}: {first_line(exc)})"
+        ) from None
+    except InteropError as exc:
+        text = str(exc)
+        raise InteropError(text if str(path) in text else f"{str(path)!r}: {text}") from None
+
+
+def _from_keras(h5py, path: Path, config: dict, weights: bytes) -> Sequential:
     layers, params = [], []
     input_size = None
     paths = _Paths()
@@ -394,16 +421,14 @@ def to_keras(model: Sequential, path: str | Path) -> Path:
             g = h5.create_group(group)
             for k, arr in enumerate(arrays):
                 g.create_dataset(str(k), data=np.ascontiguousarray(arr))
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    from lstmkit.fileio import write_atomic
+
+    def write(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w") as z:
             z.writestr(
                 "metadata.json", json.dumps({"keras_version": "3.0.0", "producer": "lstmkit"})
             )
             z.writestr("config.json", json.dumps(config))
             z.writestr("model.weights.h5", buf.getvalue())
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+
+    return write_atomic(path, write)

@@ -187,11 +187,6 @@ def to_onnx(model, path: str | Path, *, lengths: bool = False) -> Path:
     )
     proto.ir_version = min(proto.ir_version, 9)
     onnx.checker.check_model(proto)
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_bytes(proto.SerializeToString())
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    from lstmkit.fileio import write_atomic
+
+    return write_atomic(path, proto.SerializeToString())

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lstmkit.fileio import first_line
 from lstmkit.interop.assemble import assemble
 from lstmkit.interop.errors import InteropError
 from lstmkit.interop.layouts import from_framework, peepholes_from_onnx
@@ -206,10 +207,44 @@ def from_onnx(path: str | Path) -> Sequential:
     path = Path(path)
     if not path.is_file():
         raise InteropError(f"no ONNX file at {str(path)!r}")
+    size = path.stat().st_size
+    if size > MAX_ONNX_BYTES:
+        raise InteropError(
+            f"{str(path)!r} has {size:,} bytes, more than the {MAX_ONNX_BYTES:,} lstmkit reads "
+            "from an .onnx file; refused"
+        )
     try:
-        proto = onnx.load(str(path))
+        # Weights in external files are not followed: a model file must not make lstmkit
+        # read other files of the user's disk.
+        proto = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # onnx raises several protobuf error types
-        raise InteropError(f"{str(path)!r} is not a readable ONNX file: {exc}") from None
+        raise InteropError(
+            f"{str(path)!r} is not a readable ONNX file: {first_line(exc)}"
+        ) from None
+    external = [t.name for t in proto.graph.initializer
+                if t.data_location == onnx.TensorProto.EXTERNAL]  # fmt: skip
+    if external:
+        raise InteropError(
+            f"{str(path)!r} keeps weight {external[0]!r} in an external file; lstmkit reads "
+            "self-contained .onnx files (save with onnx.save_model(model, path, "
+            "save_as_external_data=False))"
+        )
+    try:
+        return _from_proto(proto)
+    except InteropError as exc:
+        raise InteropError(f"{str(path)!r}: {exc}") from None
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise InteropError(
+            f"{str(path)!r} is not an ONNX model lstmkit can read ({type(exc).__name__}: "
+            f"{first_line(exc)})"
+        ) from None
+
+
+#: The most an .onnx file may have (protobuf itself stops at 2 GiB).
+MAX_ONNX_BYTES = 1 << 30
+
+
+def _from_proto(proto) -> Sequential:
     r = _Reader(proto)
     graph = proto.graph
     data_in = next((i.name for i in graph.input if i.name not in r.consts), None)

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from lstmkit.fileio import first_line, write_atomic
 from lstmkit.models.sequential import Sequential
 
 FORMAT = "lstmkit.model"
@@ -69,19 +69,7 @@ def save(model: Sequential, path: str | os.PathLike) -> None:
             "use lstmkit.interop or 'lstmkit convert')"
         )
     blob = _canonical(st_save(tensors, metadata=metadata))
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"cannot save to {path}: folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(blob)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _default_file_mode())  # mkstemp makes it private (0600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, blob)
 
 
 def _canonical(blob: bytes) -> bytes:
@@ -92,13 +80,6 @@ def _canonical(blob: bytes) -> bytes:
     raw = header.encode()
     raw += b" " * (-len(raw) % 8)
     return len(raw).to_bytes(8, "little") + raw + blob[8 + n :]
-
-
-def _default_file_mode() -> int:
-    """The permissions ``open(path, "w")`` would give a new file (0666 minus the umask)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def load(path: str | os.PathLike) -> Sequential:
@@ -125,7 +106,7 @@ def load(path: str | os.PathLike) -> Sequential:
         raise
     except Exception as exc:  # safetensors reports damage with its own error types
         raise ModelFileError(
-            f"{path} is not a readable safetensors file ({_first_line(exc)}); it may be "
+            f"{path} is not a readable safetensors file ({first_line(exc)}); it may be "
             "truncated or corrupt"
         ) from None
     unknown = sorted(set(metadata) - set(METADATA_KEYS))
@@ -202,8 +183,3 @@ def _check_tensors(path, model: Sequential, tensors: dict[str, np.ndarray]) -> N
             )
         if not np.isfinite(t).all():
             raise ModelFileError(f"{path}: tensor '{n}' holds NaN or infinite values")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
