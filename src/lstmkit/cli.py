@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from lstmkit import __version__
-from lstmkit.cli_types import positive_int
+from lstmkit.cli_types import nonnegative_int, positive_int
 from lstmkit.commands import analyze, convert, export, forecast, plot_gates
 from lstmkit.demo import DemoConfig, run_demo
 
@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--hidden-size", type=positive_int, default=defaults.hidden_size, help="hidden units H"
     )
-    demo.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
+    demo.add_argument("--seed", type=nonnegative_int, default=defaults.seed, help="random seed")
     demo.set_defaults(func=_cmd_demo)
     forecast.register(sub)
     analyze.register(sub)

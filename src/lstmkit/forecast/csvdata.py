@@ -217,6 +217,10 @@ def read_series_csv(
         raise ValueError(f"fill must be one of {', '.join(FILLS)}, got {fill!r}")
     if time is None:
         time = _find_time(df, target)
+    if len(columns) == 1 and target is None and looks_like_dates(df[columns[0]]):
+        raise ValueError(
+            f"{str(path)!r} has only a time column ({columns[0]!r}); add a column of values"
+        )
     if target is None:
         rest = [c for c in columns if c != time]
         if not rest:

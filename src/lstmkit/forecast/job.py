@@ -247,8 +247,21 @@ def check_config(cfg: JobConfig, panel: Panel) -> Forecaster:
     return f
 
 
+def check_out(out: Path) -> None:
+    """The output folder must be one that can be made, checked before any work."""
+    for p in (out, *out.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise ValueError(f"--out {str(out)!r}: {str(p)!r} is a file, not a folder; "
+                                 "give a folder")  # fmt: skip
+            if not os.access(p, os.W_OK):
+                raise ValueError(f"--out {str(out)!r}: cannot write in {str(p)!r}")
+            return
+
+
 def run_job(cfg: JobConfig, print_fn=print) -> dict[str, Any]:
     """Run the job; returns the metrics dict written to ``metrics.json``."""
+    check_out(Path(cfg.out))
     panel = load_data(cfg)
     f0 = check_config(cfg, panel)
     H, m = cfg.horizon, panel.season

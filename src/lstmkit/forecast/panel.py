@@ -200,6 +200,10 @@ def read_panel_csv(
     df, read_note = read_frame(path, sep, decimal)
     columns = [str(c) for c in df.columns]
     df.columns = columns
+    if id_col is not None and id_col not in columns:
+        raise ValueError(
+            f"id column {id_col!r} not found; the columns are {', '.join(columns)} (give --id COL)"
+        )
     if id_col is None and DEFAULT_ID in columns:
         id_col = DEFAULT_ID
     notes = [read_note] if read_note else []

@@ -16,6 +16,7 @@ import io
 import json
 import warnings
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -130,17 +131,26 @@ def _cell_params(cls: str, c: dict, vars_: list[np.ndarray], name: str) -> dict[
     return {"Wx": kernel.T.copy(), "Wh": recurrent.T.copy(), "b": b}
 
 
+def _flag(c: dict, key: str, default: bool) -> bool:
+    """A true/false entry of a layer's config; anything else is an error, not a guess."""
+    value = c.get(key, default)
+    if not isinstance(value, bool):
+        raise InteropError(f"Keras layer {c.get('name')!r}: {key} is {value!r}, not true or false")
+    return value
+
+
 def _make_rnn(cls: str, c: dict, bidirectional: bool) -> Recurrent:
+    # units go to the layer as written: it refuses what is not a whole number (8.5, "8").
     common = {
-        "return_sequences": bool(c.get("return_sequences", False)),
+        "return_sequences": _flag(c, "return_sequences", False),
         "bidirectional": bidirectional,
-        "stateful": bool(c.get("stateful", False)) and not bidirectional,
+        "stateful": _flag(c, "stateful", False) and not bidirectional,
     }
     if cls == "LSTM":
-        return LSTM(int(c["units"]), **common)
+        return LSTM(c["units"], **common)
     if cls == "GRU":
-        return GRU(int(c["units"]), reset_after=bool(c.get("reset_after", True)), **common)
-    return RNN(int(c["units"]), activation=c.get("activation", "tanh"), **common)
+        return GRU(c["units"], reset_after=_flag(c, "reset_after", True), **common)
+    return RNN(c["units"], activation=c.get("activation", "tanh"), **common)
 
 
 SNAKE = {
@@ -172,12 +182,15 @@ def _vars(h5, path: str) -> list[np.ndarray]:
         raise InteropError(f"the weights file has no entry {path!r}")
     group = h5[path]
     datasets = [group[str(k)] for k in range(len(group))]
-    # HDF5 datasets may be compressed: their declared size is checked before reading.
+    # A dataset's declared size is checked before it is read: an uncompressed one (what
+    # Keras writes) cannot hold more than the file, a compressed one no more than the limit.
     size = sum(int(np.prod(d.shape, dtype=np.float64)) * d.dtype.itemsize for d in datasets)
-    if size > MAX_WEIGHTS_BYTES:
+    compressed = any(d.compression is not None for d in datasets)
+    limit = MAX_WEIGHTS_BYTES if compressed else min(MAX_WEIGHTS_BYTES, h5.id.get_filesize())
+    if size > limit:
         raise InteropError(
-            f"the weights under {path!r} unpack to {size:,} bytes, more than the "
-            f"{MAX_WEIGHTS_BYTES:,} lstmkit reads (a damaged file or a bomb); refused"
+            f"the weights under {path!r} claim {size:,} bytes, more than the {limit:,} they "
+            "can hold (a damaged file or a bomb); refused"
         )
     return [np.asarray(d) for d in datasets]
 
@@ -209,23 +222,30 @@ def from_keras(path: str | Path) -> Sequential:
         with zipfile.ZipFile(path) as z:
             config = json.loads(_bounded_read(z, "config.json", MAX_CONFIG_BYTES, path))
             weights = _bounded_read(z, "model.weights.h5", MAX_WEIGHTS_BYTES, path)
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
-        raise InteropError(f"{str(path)!r} is not a Keras 3 .keras file: {exc}") from None
+    except InteropError:
+        raise
+    # zipfile and zlib raise many types for damaged archives (NotImplementedError for an
+    # unknown compression, zlib.error, EOFError, ...): all mean "not a .keras file".
+    except (zipfile.BadZipFile, KeyError, ValueError, NotImplementedError, EOFError, OSError,
+            RuntimeError, zlib.error) as exc:  # fmt: skip
+        raise InteropError(
+            f"{str(path)!r} is not a Keras 3 .keras file ({type(exc).__name__}: {first_line(exc)})"
+        ) from None
     try:
         return _from_keras(h5py, path, config, weights)
-    except OSError as exc:  # h5py: "Unable to synchronously open file (...)" and the like
+    except InteropError as exc:
+        text = str(exc)
+        raise InteropError(text if str(path) in text else f"{str(path)!r}: {text}") from None
+    except (OSError, RuntimeError) as exc:  # h5py: "Unable to synchronously open file (...)"
         raise InteropError(
             f"{str(path)!r}: its model.weights.h5 is not a readable HDF5 file "
             f"({first_line(exc)}); the .keras file is damaged"
         ) from None
-    except (KeyError, IndexError, TypeError, AttributeError) as exc:
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
         raise InteropError(
             f"{str(path)!r}: config.json and model.weights.h5 do not describe a Keras model "
             f"lstmkit can read ({type(exc).__name__}: {first_line(exc)})"
         ) from None
-    except InteropError as exc:
-        text = str(exc)
-        raise InteropError(text if str(path) in text else f"{str(path)!r}: {text}") from None
 
 
 def _from_keras(h5py, path: Path, config: dict, weights: bytes) -> Sequential:
@@ -268,7 +288,7 @@ def _from_keras(h5py, path: Path, config: dict, weights: bytes) -> Sequential:
                 vars_ = _vars(h5, f"{paths.next(cls)}/vars")
                 W = vars_[0].T.copy()
                 b = vars_[1] if len(vars_) > 1 else np.zeros(W.shape[0], W.dtype)
-                layers.append(Dense(int(c["units"]), activation=DENSE_ACTS[act]))
+                layers.append(Dense(c["units"], activation=DENSE_ACTS[act]))
                 params.append({"W": W, "b": b})
             elif cls == "Dropout":
                 paths.next(cls)

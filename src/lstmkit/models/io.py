@@ -102,8 +102,8 @@ def load(path: str | os.PathLike) -> Sequential:
     try:
         metadata = _read_metadata(blob)
         tensors = st_load(blob)
-    except ModelFileError:
-        raise
+    except ModelFileError as exc:
+        raise ModelFileError(f"{path}: {exc}") from None
     except Exception as exc:  # safetensors reports damage with its own error types
         raise ModelFileError(
             f"{path} is not a readable safetensors file ({first_line(exc)}); it may be "
@@ -166,9 +166,13 @@ def _read_metadata(blob: bytes) -> dict[str, str]:
 def _check_tensors(path, model: Sequential, tensors: dict[str, np.ndarray]) -> None:
     params, names = model.parameter_list()
     missing = [n for n in names if n not in tensors]
-    if missing:
-        raise ModelFileError(f"{path}: tensor '{missing[0]}' is missing ({len(missing)} in all)")
     extra = sorted(set(tensors) - set(names))
+    if missing:
+        instead = f", and the file has {extra[0]!r} instead" if extra else ""
+        raise ModelFileError(
+            f"{path}: tensor '{missing[0]}' is missing ({len(missing)} in all){instead}; the "
+            "file was edited or damaged"
+        )
     if extra:
         raise ModelFileError(f"{path}: tensor '{extra[0]}' does not belong to the architecture")
     for n, p in zip(names, params, strict=True):
