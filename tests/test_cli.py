@@ -75,3 +75,14 @@ def test_strict_json_turns_non_finite_numbers_into_null():
     text = strict_json({"a": float("nan"), "b": [np.float32(np.inf), np.int64(3)], "c": None})
     assert json.loads(text) == {"a": None, "b": [None, 3], "c": None}
     assert "NaN" not in text and "Infinity" not in text
+
+
+def test_every_option_of_every_command_has_help():
+    import argparse
+
+    from lstmkit.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [f"{name} {a.option_strings or a.dest}" for name, sp in sub.choices.items()
+               for a in sp._actions if not a.help]  # fmt: skip
+    assert not missing

@@ -40,8 +40,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--lengths", metavar="L1,L2,...", help="valid steps per sequence (sets the batch)"
     )
-    p.add_argument("--weights", choices=("float32", "int8"), default="float32")
-    p.add_argument("--state", choices=("float32", "int16"), default="float32")
+    p.add_argument("--weights", choices=("float32", "int8"), default="float32",
+                   help="weight storage the flash figures assume (default float32)")  # fmt: skip
+    p.add_argument(
+        "--state",
+        choices=("float32", "int16"),
+        default="float32",
+        help="state and activation storage the RAM figures assume (default float32)",
+    )
     p.add_argument("--target", metavar="NAME", help=f"one of {', '.join(TARGETS)}")
     p.add_argument("--target-file", metavar="JSON", help="a microcontroller profile in JSON")
     p.add_argument("--clock-mhz", type=positive_float, help="override the target's clock")
