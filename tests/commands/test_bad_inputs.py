@@ -84,6 +84,9 @@ def _models(d: Path) -> None:
     lstm = Sequential([LSTM(4), Dense(1)], input_size=1, seed=0)
     lstm.save(str(d / "lstm.safetensors"))
     Sequential([GRU(3), Dense(1)], input_size=1, seed=0).save(str(d / "gru.safetensors"))
+    Sequential([LSTM(3, bidirectional=True), Dense(1)], input_size=2, seed=0).save(
+        str(d / "bi.safetensors")
+    )
     blob = (d / "lstm.safetensors").read_bytes()
     (d / "truncated.safetensors").write_bytes(blob[: len(blob) // 2])
     (d / "random.safetensors").write_bytes(np.random.default_rng(0).bytes(600))
@@ -231,6 +234,8 @@ CASES = [
     ("unknown cell", ["forecast", "--cell", "lstm2"], "argument --cell"),
     ("unknown fill", ["forecast", "--fill", "zero"], "argument --fill"),
     ("unknown option", ["forecast", "--bogus"], "unrecognized arguments: --bogus"),
+    ("hidden of 1e8 units", ["forecast", "--hidden", "100000000"], "10,000,000"),
+    ("ensemble of 1000", ["forecast", "--ensemble", "1000"], "more than the 100 networks"),
     ("out under a file", ["forecast", "--out", "{d}/good.csv/out", *F], "is a file, not a folder"),
     # demo and analyze
     ("demo huge input", ["demo", "--input-size", "10000000"], "limited to 256 MiB"),
@@ -306,6 +311,10 @@ CASES = [
      "argument --to"),
     ("export max-steps 0", ["export", "{d}/lstm.safetensors", "--to", "c", "--out", "c",
                             "--max-steps", "0"], "argument --max-steps"),
+    ("export max-steps unidirectional", ["export", "{d}/lstm.safetensors", "--to", "c", "--out",
+                                         "c", "--max-steps", "10"], "this model is unidirectional"),
+    ("export max-steps 1e12", ["export", "{d}/bi.safetensors", "--to", "c", "--out", "c",
+                               "--max-steps", "1000000000000"], "lower max_steps"),
     ("export calibration columns", ["export", "{d}/lstm.safetensors", "--to", "c", "--out", "c",
                                     "--dtype", "int8", "--calibrate", "{d}/calib2.csv"],
      "1 input column"),

@@ -67,6 +67,13 @@ def run(args: argparse.Namespace) -> int:
         calibration = read_calibration(args.calibrate, model.input_size)
     elif args.dtype == "int8":
         raise ValueError("--dtype int8 needs --calibrate CSV: typical inputs to pick scales")
+    if args.max_steps is not None and not any(
+        getattr(la, "bidirectional", False) for la in model.layers
+    ):
+        raise ValueError(
+            "--max-steps sizes a bidirectional model's sequence buffers, and this model is "
+            "unidirectional (it streams sequences of any length); leave it out"
+        )
     files = to_c(model, args.out, name=args.name, dtype=args.dtype, max_steps=args.max_steps,
                  calibration=calibration)  # fmt: skip
     print(f"Wrote {', '.join(str(f) for f in files)}")

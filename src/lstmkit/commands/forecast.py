@@ -46,7 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cell", choices=("lstm", "gru", "rnn"), default=d.cell,
                    help="recurrent cell (default lstm)")  # fmt: skip
     p.add_argument(
-        "--hidden", type=positive_int, default=d.hidden, help=f"units (default {d.hidden})"
+        "--hidden",
+        type=positive_int,
+        default=d.hidden,
+        help=f"units (default {d.hidden}; at most 10 million parameters per network)",
     )
     p.add_argument(
         "--epochs",
@@ -58,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--ensemble",
         type=positive_int,
         default=d.ensemble,
-        help=f"networks averaged, each with its own seed (default {d.ensemble})",
+        help=f"networks averaged, each with its own seed (default {d.ensemble}, at most 100)",
     )
     p.add_argument(
         "--season",

@@ -128,6 +128,10 @@ def check_name(name: str) -> str:
     return name
 
 
+#: The sequence buffer of a bidirectional model is indexed with C ``int``.
+MAX_ARENA_BYTES = 2**31 - 1
+
+
 def make_plan(model, name: str, max_steps: int | None = None) -> Plan:
     """Check ``model`` and lay out what the C code does.
 
@@ -191,6 +195,12 @@ def make_plan(model, name: str, max_steps: int | None = None) -> Plan:
         arena = max(
             a * (max_steps if sa else 1) + b * (max_steps if sb else 1)
             for (a, sa), (b, sb) in pairwise(widths)
+        )
+    if arena * 4 > MAX_ARENA_BYTES:
+        raise ExportError(
+            f"max_steps {max_steps} needs a sequence buffer of {arena * 4:,} bytes, more than "
+            f"the {MAX_ARENA_BYTES:,} (2 GiB) a C int index and any microcontroller allow; lower "
+            "max_steps"
         )
     last = layers[-1]
     return Plan(

@@ -297,7 +297,7 @@ class Forecaster:
             return u
         return np.concatenate([u, self.scalers_[k].transform(cov)], axis=1)
 
-    def _build(self, n_features: int, seed: int) -> Sequential:
+    def _build(self, n_features: int, seed: int, allocate: bool = True) -> Sequential:
         Cell = CELLS[self.cell]
         layers: list = []
         for k in range(self.layers):
@@ -305,7 +305,8 @@ class Forecaster:
             if self.dropout:
                 layers.append(Dropout(self.dropout))
         layers.append(Dense(self.horizon))
-        return Sequential(layers, input_size=n_features, seed=seed, name=f"forecaster_{self.cell}")
+        return Sequential(layers, input_size=n_features, seed=seed, name=f"forecaster_{self.cell}",
+                          allocate=allocate)  # fmt: skip
 
     @staticmethod
     def _stack(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]):

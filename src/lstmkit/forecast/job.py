@@ -230,10 +230,25 @@ def _fit_both(panel, scored, train, cfg, m, caught, print_fn):
     return held, _fit_lstm(panel.values, cfg, m, caught)
 
 
+#: The most the job trains: networks in the ensemble, and parameters per network (10
+#: million float32 weights take 40 MB, and training keeps four arrays of that size each).
+MAX_ENSEMBLE = 100
+MAX_PARAMS = 10_000_000
+
+
 def check_config(cfg: JobConfig, panel: Panel) -> Forecaster:
     """Raise ValueError for settings no series can satisfy, before any training."""
     f = make_forecaster(cfg, panel.season)
     f.check_params()
+    if cfg.ensemble > MAX_ENSEMBLE:
+        raise ValueError(f"--ensemble {cfg.ensemble} is more than the {MAX_ENSEMBLE} networks "
+                         "the job trains (5 is the default)")  # fmt: skip
+    params = f._build(1, 0, allocate=False).count_params()  # counted, nothing allocated
+    if params > MAX_PARAMS:
+        raise ValueError(
+            f"--hidden {cfg.hidden} gives {params:,} parameters per network, more than the "
+            f"{MAX_PARAMS:,} the job trains (lower --hidden)"
+        )
     if not 0 < cfg.level < 1:
         raise ValueError(f"--level must be in (0, 1), got {cfg.level}")
     need = 2 * cfg.horizon + f.resolved_min_lag()
