@@ -114,7 +114,7 @@ def test_the_command_line_exports_int8_with_a_calibration_csv(tmp_path):
     (tmp_path / "one.csv").write_text("a\n1\n2\n")
     cases = (([], "needs --calibrate CSV"),
              (["--calibrate", str(tmp_path / "one.csv")], "reads 2 input column"),
-             (["--calibrate", str(tmp_path / "nope.csv")], "no file at"))  # fmt: skip
+             (["--calibrate", str(tmp_path / "nope.csv")], "no calibration file at"))  # fmt: skip
     for extra, message in cases:
         done = subprocess.run([*base, "--out", str(tmp_path / "d"), *extra],
                               capture_output=True, text=True)  # fmt: skip

@@ -53,7 +53,7 @@ def to_c(
         any length.
     calibration : array, shape (B, T, D), optional
         Typical inputs, required for int8: the input's scale and those of unbounded
-        tensors between layers come from their largest magnitudes here (plus 10%).
+        tensors between layers come from their largest magnitudes here (plus 50%).
 
     Returns
     -------
