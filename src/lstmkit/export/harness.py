@@ -80,3 +80,43 @@ def harness_source(
         + counts
         + "    return 0;\n}\n"
     )
+
+
+#: SysTick on a Cortex-M (memory-mapped, every Armv7-M core has it).
+_SYSTICK = (
+    "#define SYST_CSR (*(volatile unsigned long *)0xE000E010UL)\n"
+    "#define SYST_RVR (*(volatile unsigned long *)0xE000E014UL)\n"
+    "#define SYST_CVR (*(volatile unsigned long *)0xE000E018UL)\n"
+)
+#: Executed instructions per SysTick tick on QEMU's mps2-an386 with ``-icount shift=0``:
+#: virtual time advances 1 ns per instruction, SysTick runs from the 25 MHz clock.
+INSTRUCTIONS_PER_TICK = 40
+
+
+def timing_source(name: str, x: np.ndarray) -> str:
+    """C source of a Cortex-M program that times every ``<name>_step`` over ``x (S, D)``
+    with SysTick and prints ``ticks empty S``: the ticks inside the calls, the ticks of
+    the same readings around nothing (the overhead to subtract), and the step count.
+    Run on QEMU with ``-icount shift=0``, a tick is :data:`INSTRUCTIONS_PER_TICK`
+    executed instructions (see ``shared/EMBEDDED-NOTES.md``)."""
+    x = np.asarray(x, np.float32)
+    S, D = x.shape
+    return (
+        f'#include <stdio.h>\n\n#include "{name}.h"\n\n'
+        + _SYSTICK
+        + _floats("X", x)
+        + f"static float y[{name}_OUTPUT_SIZE];\n\n"
+        "int main(void)\n{\n"
+        "    unsigned long t0, t1, ticks = 0, empty = 0;\n    int b;\n"
+        "    SYST_RVR = 0x00FFFFFFUL;\n    SYST_CVR = 0;\n    SYST_CSR = 5;\n"
+        f"    {name}_reset();\n"
+        f"    for (b = 0; b < {S}; ++b) {{\n"
+        "        t0 = SYST_CVR;\n"
+        f"        {name}_step(X + b * {D}, y);\n"
+        "        t1 = SYST_CVR;\n"
+        "        ticks += (t0 - t1) & 0x00FFFFFFUL;\n"
+        "        t0 = SYST_CVR;\n        t1 = SYST_CVR;\n"
+        "        empty += (t0 - t1) & 0x00FFFFFFUL;\n    }\n"
+        f'    printf("%lu %lu %d %.9g\\n", ticks, empty, {S}, (double)y[0]);\n'
+        "    return 0;\n}\n"
+    )
