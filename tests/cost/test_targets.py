@@ -96,7 +96,10 @@ def test_bidirectional_models_need_the_sequence_buffers():
 def test_assumptions_are_printed_and_labelled_estimates():
     text = analyze(model(), 10, target="cortex-m4").table()
     assert "Fit on cortex-m4f" in text and "estimated latency per time step" in text
-    assert "Estimates, assuming:" in text and "0.5 MAC/cycle" in text
+    assert "Estimates, assuming:" in text and "0.19 MAC/cycle" in text
+    assert "emulated Cortex-M4F, one cycle per instruction" in text  # where the rates come from
+    other = analyze(model(), 10, target="cortex-m7").table()
+    assert "round estimates for the class of part, not measured" in other
 
 
 def test_profiles_from_json(tmp_path):

@@ -15,7 +15,7 @@ needs_gcc = pytest.mark.skipif(GCC is None, reason="gcc is not installed (apt-ge
 
 
 def compile_and_run(model, x, folder, *, name="net", mode="run", count_ops=False,
-                    max_steps=None, runner=()):  # fmt: skip
+                    max_steps=None, runner=(), defines=()):  # fmt: skip
     """Export ``model``, compile it with a harness for ``x`` and run it.
 
     Returns ``(outputs, rows)``: the printed numbers as float64 and, with ``count_ops``,
@@ -27,7 +27,8 @@ def compile_and_run(model, x, folder, *, name="net", mode="run", count_ops=False
     size = model.layers[-1].output_size
     main.write_text(harness_source(name, x, mode=mode, output_size=size, count_ops=count_ops))
     exe = folder / "run"
-    flags = [*CFLAGS, f"-D{name}_COUNT_OPS"] if count_ops else CFLAGS
+    flags = [*CFLAGS, f"-D{name}_COUNT_OPS"] if count_ops else list(CFLAGS)
+    flags += [f"-D{d}" for d in defines]
     subprocess.run(
         [GCC, *flags, "-o", str(exe), str(main), str(folder / f"{name}.c"), "-lm"],
         check=True, capture_output=True, text=True,

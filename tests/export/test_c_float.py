@@ -195,3 +195,14 @@ def test_symbol_sizes_equal_the_analyzers_memory(seed, tmp_path):
         assert sizes["net_sequence"] == report.feature_map_sequence_bytes
     else:
         assert "net_sequence" not in sizes
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_fused_multiply_add_is_opt_in_and_stays_within_tolerance(seed, tmp_path):
+    """LSTMKIT_USE_FMA rounds each product-sum once (fmaf): other last bits, same model."""
+    model = random_model(seed)
+    x = np.random.default_rng(seed).normal(size=(2, 5, model.input_size)).astype(np.float32)
+    got, _ = compile_and_run(model, x, tmp_path, max_steps=5, defines=("LSTMKIT_USE_FMA",))
+    ref = model.predict(x).astype(np.float64).ravel()
+    np.testing.assert_allclose(got, ref, rtol=0, atol=TOL * max(1.0, np.abs(ref).max()))
+    assert "fmaf(" in (tmp_path / "net.c").read_text()

@@ -103,16 +103,20 @@ def test_symbol_sizes_equal_the_analyzers_int8_memory(seed, tmp_path):
 ARM_GCC, QEMU = shutil.which("arm-none-eabi-gcc"), shutil.which("qemu-system-arm")
 
 
-@pytest.mark.skipif(ARM_GCC is None or QEMU is None,
-                    reason="needs arm-none-eabi-gcc, newlib and qemu-system-arm")  # fmt: skip
-def test_the_airline_forecaster_on_the_emulated_m4_is_bit_exact(tmp_path):
+needs_m4 = pytest.mark.skipif(
+    ARM_GCC is None or QEMU is None, reason="needs arm-none-eabi-gcc, newlib and qemu-system-arm"
+)
+
+
+def run_int8_on_m4(model, x, cal, folder, max_steps=None):
+    """Export as int8, cross-compile for the Cortex-M4F (its DSP extension: the SMLAD
+    loop), run ``x (B, T, D)`` on QEMU; the printed float32 numbers."""
     from lstmkit.export import mcu
 
-    model, X = trained_airline_model()
     flags = [*mcu.CPU_FLAGS, "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2"]
-    folder = tmp_path
-    to_c(model, folder, name="net", dtype="int8", calibration=X)
-    (folder / "main.c").write_text(harness_source("net", X[-24:], output_size=1))
+    to_c(model, folder, name="net", dtype="int8", calibration=cal, max_steps=max_steps)
+    size = model.layers[-1].output_size
+    (folder / "main.c").write_text(harness_source("net", x, output_size=size))
     objs = []
     for src in ("main.c", "net.c"):
         obj = folder / (src + ".o")
@@ -123,8 +127,28 @@ def test_the_airline_forecaster_on_the_emulated_m4_is_bit_exact(tmp_path):
                     *mcu.link_flags()], check=True, capture_output=True)  # fmt: skip
     out = subprocess.run([QEMU, *mcu.QEMU_ARGS, "-kernel", str(elf)], check=True,
                          capture_output=True, text=True, timeout=120).stdout  # fmt: skip
-    got = np.array([float(v) for v in out.split()], np.float32)
+    return np.array([float(v) for v in out.split()], np.float32)
+
+
+@needs_m4
+def test_the_airline_forecaster_on_the_emulated_m4_is_bit_exact(tmp_path):
+    model, X = trained_airline_model()
+    got = run_int8_on_m4(model, X[-24:], X, tmp_path)
     _, ref = python_int8(model, X[-24:], X)
+    np.testing.assert_array_equal(got, ref)
+
+
+@needs_m4
+@pytest.mark.parametrize("seed", [0, 3, 4, 9])
+def test_random_models_on_the_m4s_dual_mac_are_bit_exact(seed, tmp_path):
+    """SMLAD on the M4 and the portable C on the host read the same reordered weights;
+    random sizes exercise full groups of four and every tail length."""
+    model = random_model(seed)
+    rng = np.random.default_rng(seed)
+    cal = rng.normal(size=(8, 6, model.input_size))
+    x = rng.normal(size=(2, 6, model.input_size)).astype(np.float32) * 1.3
+    got = run_int8_on_m4(model, x, cal, tmp_path, max_steps=6)
+    _, ref = python_int8(model, x, cal, 6)
     np.testing.assert_array_equal(got, ref)
 
 

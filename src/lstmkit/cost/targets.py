@@ -10,13 +10,23 @@ field with :func:`dataclasses.replace`, or load a whole profile from JSON.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import MISSING, asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from lstmkit.cost.tally import Ops
 
 KIB = 1024
+
+
+ESTIMATED = "round estimates for the class of part, not measured"
+#: How the cortex-m4f rates were found (benchmarks/bench_m4.py; tests/export/test_cortex_m4.py
+#: holds the estimate within 25% of the measured counts).
+MEASURED_M4 = (
+    "fitted to executed instructions of lstmkit's exported C (arm-none-eabi-gcc -O2) on "
+    "QEMU's emulated Cortex-M4F, one cycle per instruction; multi-cycle loads and flash "
+    "wait states make a real part slower"
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,8 @@ class Target:
         comparison or relu on a vector element.
     cycles_per_activation_float, cycles_per_activation_int8 : one sigmoid, tanh or exp
         (a math-library call in float; a lookup table with interpolation in int8).
+    rates_basis : where the rates come from (measured, or an estimate), printed with every
+        fit.
     """
 
     name: str
@@ -48,6 +60,7 @@ class Target:
     cycles_per_elementwise_int8: float
     cycles_per_activation_float: float
     cycles_per_activation_int8: float
+    rates_basis: str = ESTIMATED
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -92,7 +105,8 @@ class Target:
         if "base" in data:
             base = get_target(str(data.pop("base")))
             return replace(base, **data)
-        missing = sorted(known - set(data))
+        optional = {f.name for f in fields(cls) if f.default is not MISSING}
+        missing = sorted(known - set(data) - optional)
         if missing:
             raise ValueError(
                 f'target: missing field(s) {", ".join(missing)}; give them, or a "base" '
@@ -136,12 +150,16 @@ TARGETS: dict[str, Target] = {
             clock_hz=168e6,
             ram_bytes=192 * KIB,
             flash_bytes=1024 * KIB,
-            macs_per_cycle_float=0.5,
-            macs_per_cycle_int8=1.0,
-            cycles_per_elementwise_float=2,
-            cycles_per_elementwise_int8=2,
-            cycles_per_activation_float=100,
-            cycles_per_activation_int8=10,
+            # Least squares over LSTM(8..64), GRU(16), RNN(16) (benchmarks/bench_m4.py):
+            # the float MAC is 2 loads, a multiply and an add; σ and tanh are newlib's
+            # tanhf; int8 is SMLAD on pairs, and a table lookup with interpolation.
+            macs_per_cycle_float=0.19,
+            macs_per_cycle_int8=0.33,
+            cycles_per_elementwise_float=3.5,
+            cycles_per_elementwise_int8=4.7,
+            cycles_per_activation_float=108,
+            cycles_per_activation_int8=27,
+            rates_basis=MEASURED_M4,
         ),
         Target(
             name="cortex-m7",
@@ -284,7 +302,7 @@ def fit_target(
         f"{target.description}: {target.clock_hz / 1e6:g} MHz, "
         f"{target.ram_bytes / KIB:g} KiB RAM, {target.flash_bytes / KIB:g} KiB flash",
         f"{compute} arithmetic at {macs:g} MAC/cycle, {per_elem:g} cycles per elementwise op "
-        f"or relu, {per_act:g} cycles per sigmoid/tanh/exp",
+        f"or relu, {per_act:g} cycles per sigmoid/tanh/exp ({target.rates_basis})",
         "latency = estimated cycles / clock; no cache misses, wait states or interrupts beyond "
         "what the per-op rates include; the application's own work is not counted",
         "max sample rate = 1 / latency per step, with the whole CPU given to the model",

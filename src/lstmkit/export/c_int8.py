@@ -43,24 +43,55 @@ HELPERS = {
 }}
 
 """,
-    "row16": """/* Row r of an int8 matrix times an int16 vector, requantized. */
+    "row16": """/* Row r of an int8 matrix times an int16 vector, requantized. Each row's groups of
+ * four weights are stored w0 w2 w1 w3: the order in which the dual 16-bit MAC (SMLAD, on
+ * cores with the DSP extension) pairs them with v0 v1 and v2 v3 after SXTB16 widens them.
+ * The portable C reads the same order; integer sums are exact, so both give the same
+ * bits. Define LSTMKIT_NO_DSP to use the portable C on a DSP core too. */
+#if defined(__ARM_FEATURE_DSP) && !defined(LSTMKIT_NO_DSP)
+#include <arm_acle.h>
+#include <string.h>
+#define LSTMKIT_USE_SMLAD 1
+#endif
 static int32_t row16(const int8_t *W, const int32_t *m, int n, const int16_t *v, int r, int k)
 {
+    const int8_t *w = W + r * k;
+    const int full = k - k % 4;
     int32_t acc = 0;
-    int i;
-    for (i = 0; i < k; ++i)
-        acc += (int32_t)W[r * k + i] * (int32_t)v[i];
+    int i = 0;
+#ifdef LSTMKIT_USE_SMLAD
+    for (; i < full; i += 4) {
+        uint32_t q;
+        int32_t v01, v23;
+        memcpy(&q, w + i, 4);
+        memcpy(&v01, v + i, 4);
+        memcpy(&v23, v + i + 2, 4);
+        acc = __smlad(__sxtb16((int32_t)q), v01, acc);
+        acc = __smlad(__sxtb16((int32_t)((q >> 8) | (q << 24))), v23, acc);
+    }
+#else
+    for (; i < full; i += 4)
+        acc += (int32_t)w[i] * v[i] + (int32_t)w[i + 2] * v[i + 1]
+             + (int32_t)w[i + 1] * v[i + 2] + (int32_t)w[i + 3] * v[i + 3];
+#endif
+    for (; i < k; ++i)
+        acc += (int32_t)w[i] * (int32_t)v[i];
     return rq((int64_t)acc * m[r], n);
 }
 
 """,
-    "row32": """/* The same for a vector held in int32 (values in int16 range). */
+    "row32": """/* The same for a vector held in int32 (values in int16 range), same order. */
 static int32_t row32(const int8_t *W, const int32_t *m, int n, const int32_t *v, int r, int k)
 {
+    const int8_t *w = W + r * k;
+    const int full = k - k % 4;
     int32_t acc = 0;
-    int i;
-    for (i = 0; i < k; ++i)
-        acc += (int32_t)W[r * k + i] * v[i];
+    int i = 0;
+    for (; i < full; i += 4)
+        acc += (int32_t)w[i] * v[i] + (int32_t)w[i + 2] * v[i + 1]
+             + (int32_t)w[i + 1] * v[i + 2] + (int32_t)w[i + 3] * v[i + 3];
+    for (; i < k; ++i)
+        acc += (int32_t)w[i] * v[i];
     return rq((int64_t)acc * m[r], n);
 }
 
@@ -103,6 +134,16 @@ static int32_t lut(const int16_t *t, int points, int32_t lo, int32_t a)
 }
 
 
+def dual_mac_order(q: np.ndarray) -> np.ndarray:
+    """An int8 matrix ``(R, K)`` with each row's full groups of four stored ``w0 w2 w1
+    w3`` (the tail in order): what ``row16``'s SMLAD loop reads (see its comment)."""
+    out = np.array(q, copy=True)
+    full = q.shape[1] // 4 * 4
+    groups = out[:, :full].reshape(q.shape[0], -1, 4)
+    out[:, :full] = groups[:, :, [0, 2, 1, 3]].reshape(q.shape[0], full)
+    return out
+
+
 def _used(code: str) -> str:
     """Tables and helpers that ``code`` refers to (the compiler rejects unused ones)."""
     names = {n for n in HELPERS if re.search(rf"\b{n}\(", code)}
@@ -133,7 +174,7 @@ class _Emitter:
         return f"{self.n}_scratch.{_tag(la, None)}.{part}"
 
     def matrix(self, la, d, key, m: QMatrix) -> str:
-        return _ints("int8_t", self.w(la, d, key), m.q) + _ints(
+        return _ints("int8_t", self.w(la, d, key), dual_mac_order(m.q)) + _ints(
             "int32_t", self.w(la, d, key + "_m"), m.mult
         )
 
