@@ -42,3 +42,27 @@ def compile_and_run(model, x, folder, *, name="net", mode="run", count_ops=False
         else:
             rows[parts[0]] = tuple(int(v) for v in parts[1:])
     return np.array(numbers), rows
+
+
+def state_sizes(folder, name="net", compiler=None) -> dict[str, int]:
+    """``sizeof`` of every member of the export's ``<name>_state_t`` and of the whole
+    (``"total"``), from a compiled program: what one stream costs in RAM."""
+    import re
+
+    header = (folder / f"{name}.h").read_text()
+    body = header[
+        header.index(f"typedef struct {name}_ALIGNED") : header.index(f"}} {name}_state_t;")
+    ]
+    members = re.findall(r"^    (?:float|int16_t) (\w+)\[", body, re.M)
+    members += re.findall(r"^    \} (\w+);", body, re.M)
+    lines = "".join(f'    printf("{m} %lu\\n", (unsigned long)sizeof st.{m});\n' for m in members)
+    (folder / "sizes.c").write_text(
+        f'#include <stdio.h>\n#include "{name}.h"\nstatic {name}_state_t st;\n'
+        f"int main(void)\n{{\n{lines}"
+        f'    printf("total %lu\\n", (unsigned long)sizeof st);\n    return 0;\n}}\n'
+    )
+    exe = folder / "sizes"
+    subprocess.run([compiler or GCC, *CFLAGS, "-o", str(exe), str(folder / "sizes.c")],
+                   check=True, capture_output=True)  # fmt: skip
+    out = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout
+    return {k: int(v) for k, v in (line.split() for line in out.splitlines())}

@@ -11,7 +11,7 @@ import pytest
 
 import lstmkit as lk
 from lstmkit.export import to_c
-from tests.export.conftest import CFLAGS, GCC, compile_and_run, needs_gcc
+from tests.export.conftest import CFLAGS, GCC, compile_and_run, needs_gcc, state_sizes
 
 pytestmark = needs_gcc
 TOL = 1e-5
@@ -112,9 +112,11 @@ def test_run_rejects_a_length_out_of_range(tmp_path):
     model = lk.Sequential([lk.LSTM(3, bidirectional=True), lk.Dense(1)], input_size=2, seed=0)
     to_c(model, tmp_path, name="bi", max_steps=4)
     (tmp_path / "main.c").write_text(
-        '#include "bi.h"\nint main(void)\n{\n    float x[10 * 2] = {0}, y[1] = {0};\n'
-        "    return (bi_run(x, 5, y) == -1 && bi_run(x, 0, y) == -1 && bi_run(x, 4, y) == 0)"
-        " ? 0 : 1;\n}\n"
+        '#include "bi.h"\nstatic bi_state_t st;\nint main(void)\n{\n'
+        "    float x[10 * 2] = {0}, y[1] = {0};\n"
+        "    return (bi_run(&st, x, 5, y, 1) == -1 && bi_run(&st, x, 0, y, 1) == -1\n"
+        "            && bi_run(&st, x, 4, y, 0) == -1 && bi_run(&st, x, 4, y, 1) == 0)\n"
+        "           ? 0 : 1;\n}\n"
     )
     exe = tmp_path / "t"
     subprocess.run([GCC, *CFLAGS, "-o", str(exe), str(tmp_path / "main.c"),
@@ -189,12 +191,17 @@ def test_symbol_sizes_equal_the_analyzers_memory(seed, tmp_path):
     group = lambda prefix: sum(v for k, v in sizes.items() if k.startswith(prefix))  # noqa: E731
     report = lk.analyze(model, T)
     assert group("net_w_") == report.weights_bytes
-    assert group("net_s_") == report.state_bytes
-    assert sizes["net_scratch"] == report.scratch_bytes
+    # RAM is one net_state_t per stream, nothing global.
+    assert not any(k.startswith(("net_s_", "net_scratch", "net_sequence")) for k in sizes)
+    st = state_sizes(tmp_path)
+    assert sum(v for k, v in st.items() if k.startswith("s_")) == report.state_bytes
+    assert st["scratch"] == report.scratch_bytes
     if not report.streaming:
-        assert sizes["net_sequence"] == report.feature_map_sequence_bytes
+        assert st["sequence"] == report.feature_map_sequence_bytes
     else:
-        assert "net_sequence" not in sizes
+        assert "sequence" not in st
+    members = sum(v for k, v in st.items() if k != "total")
+    assert 0 <= st["total"] - members < 4  # alignment padding only
 
 
 @pytest.mark.parametrize("seed", [0, 4])

@@ -54,8 +54,10 @@ def stream_int8_c(model, xs, folder, calibrate_args):
                  "--dtype", "int8", *calibrate_args]) == 0  # fmt: skip
     (folder / "main.c").write_text(harness_source("net", xs, mode="step", output_size=1))
     exe = folder / "run"
-    subprocess.run([GCC, *CFLAGS, "-o", str(exe), str(folder / "main.c"), str(folder / "net.c"),
-                    "-lm"], check=True, capture_output=True)  # fmt: skip
+    sources = [str(folder / "main.c"), *map(str, sorted(folder.glob("*.c")))]
+    sources = list(dict.fromkeys(sources))  # main.c once
+    subprocess.run([GCC, *CFLAGS, "-o", str(exe), *sources, "-lm"], check=True,
+                   capture_output=True)  # fmt: skip
     out = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout
     return np.array([float(v) for v in out.split()])
 

@@ -13,7 +13,7 @@ from lstmkit.export import to_c
 from lstmkit.export.harness import harness_source
 from lstmkit.export.int8 import quantize
 from lstmkit.export.plan import make_plan
-from tests.export.conftest import CFLAGS, GCC, needs_gcc
+from tests.export.conftest import CFLAGS, GCC, needs_gcc, state_sizes
 from tests.export.test_c_float import random_model, trained_airline_model
 
 pytestmark = [needs_gcc, pytest.mark.one_backend]
@@ -23,12 +23,12 @@ def build(model, x, folder, cal, *, mode="run", max_steps=None, compiler=None, f
           link=(), runner=()):  # fmt: skip
     """Export as int8, compile a harness for ``x``, run it; the printed float32 numbers."""
     folder.mkdir(parents=True, exist_ok=True)
-    to_c(model, folder, name="net", dtype="int8", calibration=cal, max_steps=max_steps)
+    files = to_c(model, folder, name="net", dtype="int8", calibration=cal, max_steps=max_steps)
     size = model.layers[-1].output_size
     (folder / "main.c").write_text(harness_source("net", x, mode=mode, output_size=size))
     exe = folder / "run"
     objs = []
-    for src in ("main.c", "net.c"):
+    for src in ["main.c", *(f.name for f in files if f.suffix == ".c")]:
         obj = folder / (src + ".o")
         subprocess.run([compiler or GCC, *flags, "-c", "-o", str(obj), str(folder / src)],
                        check=True)  # fmt: skip
@@ -94,10 +94,13 @@ def test_symbol_sizes_equal_the_analyzers_int8_memory(seed, tmp_path):
     group = lambda prefix: sum(v for k, v in sizes.items() if k.startswith(prefix))  # noqa: E731
     report = lk.analyze(model, T, weights="int8", state="int16")
     assert group("net_w_") == report.weights_bytes
-    assert group("net_s_") == report.state_bytes
-    assert 0 <= sizes["net_scratch"] - report.scratch_bytes < 4  # struct padding only
+    st = state_sizes(tmp_path)
+    assert sum(v for k, v in st.items() if k.startswith("s_")) == report.state_bytes
+    assert 0 <= st["scratch"] - report.scratch_bytes < 4  # struct padding only
     if not report.streaming:
-        assert sizes["net_sequence"] == report.feature_map_sequence_bytes
+        assert st["sequence"] == report.feature_map_sequence_bytes
+    members = sum(v for k, v in st.items() if k != "total")
+    assert 0 <= st["total"] - members < 8  # padding before the int32 union and at the end
 
 
 ARM_GCC, QEMU = shutil.which("arm-none-eabi-gcc"), shutil.which("qemu-system-arm")
@@ -114,11 +117,11 @@ def run_int8_on_m4(model, x, cal, folder, max_steps=None):
     from lstmkit.export import mcu
 
     flags = [*mcu.CPU_FLAGS, "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2"]
-    to_c(model, folder, name="net", dtype="int8", calibration=cal, max_steps=max_steps)
+    files = to_c(model, folder, name="net", dtype="int8", calibration=cal, max_steps=max_steps)
     size = model.layers[-1].output_size
     (folder / "main.c").write_text(harness_source("net", x, output_size=size))
     objs = []
-    for src in ("main.c", "net.c"):
+    for src in ["main.c", *(f.name for f in files if f.suffix == ".c")]:
         obj = folder / (src + ".o")
         subprocess.run([ARM_GCC, *flags, "-c", "-o", str(obj), str(folder / src)], check=True)
         objs.append(str(obj))

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from lstmkit.export.c_float import _Emitter, float_sources
+from lstmkit.export.c_float import float_sources
 from lstmkit.export.plan import ExportError, make_plan
 
 DTYPES = ("float32", "int8")
@@ -80,7 +80,7 @@ def to_c(
         from lstmkit.export.c_int8 import int8_sources
         from lstmkit.export.int8 import quantize
 
-        files = int8_sources(quantize(plan, model, calibration), _Emitter(plan).header("int8"))
+        files = int8_sources(quantize(plan, model, calibration))
     return _write_all(Path(out_dir), files)
 
 

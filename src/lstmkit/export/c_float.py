@@ -28,7 +28,7 @@ def c_float(v: float) -> str:
     return s + "f"
 
 
-def _array(name: str, values: np.ndarray, const: bool = True) -> str:
+def _array(name: str, values: np.ndarray, const: bool = True, align: str = "") -> str:
     flat = np.asarray(values, np.float32).ravel()
     if not np.all(np.isfinite(flat)):
         raise ExportError(f"{name}: weights must be finite to export, found NaN or inf")
@@ -38,7 +38,8 @@ def _array(name: str, values: np.ndarray, const: bool = True) -> str:
     )
     # External linkage: the optimiser may not fold a small array into the code, so the
     # object's symbols show every byte of flash (and other units can read the weights).
-    return f"{'const ' if const else ''}float {name}[{flat.size}] = {{\n{body}\n}};\n"
+    return (f"{'const ' if const else ''}float {name}[{flat.size}]{' ' + align if align else ''} "
+            f"= {{\n{body}\n}};\n")  # fmt: skip
 
 
 def _tag(layer: CLayer, direction) -> str:
@@ -56,11 +57,29 @@ class _Emitter:
         return f"{self.n}_w_{_tag(layer, d)}_{key}"
 
     def s(self, layer, d, key) -> str:
-        return f"{self.n}_s_{_tag(layer, d)}_{key}"
+        return f"st->{state_member(layer, d, key)}"
+
+    def step_sig(self, la, d) -> str:
+        """The opening of a recurrent layer's step function (its state lives in ``st``)."""
+        return (f"static void {_tag(la, d)}_step({self.n}_state_t *st, const float *x, "
+                f"float *out)\n{{\n")  # fmt: skip
 
     def states(self) -> list[tuple[str, int]]:
-        """``(symbol, numbers)`` of every state vector."""
+        """``(expression, numbers)`` of every state vector."""
         return [(self.s(la, d, k), n) for la, d, k, n in self.p.state_vectors()]
+
+    def state_struct(self) -> str:
+        """The members of ``<name>_state_t``: every per-stream array."""
+        p = self.p
+        lines = ["    /* State, kept between calls. */\n"]
+        lines += [f"    float {state_member(la, d, k)}[{n}];\n"
+                  for la, d, k, n in p.state_vectors()]  # fmt: skip
+        lines.append("    /* Scratch of one step: gate accumulators, input and output. */\n"
+                     f"    float scratch[{p.scratch}];\n")  # fmt: skip
+        if p.bidirectional:
+            lines.append("    /* Whole sequences between layers. */\n"
+                         f"    float sequence[{p.sequence_arena}];\n")  # fmt: skip
+        return "".join(lines)
 
     def count(self, layer, d, kind, n) -> str:
         if not n:
@@ -73,18 +92,7 @@ class _Emitter:
         for la in self.p.layers:
             for d in la.directions:
                 for key, arr in la.weights[d].items():
-                    out.append(_array(self.w(la, d, key), arr))
-        out.append("\n/* State: RAM kept between calls. */\n")
-        out += [f"float {sym}[{size}];\n" for sym, size in self.states()]
-        out.append(
-            f"\n/* Scratch of one step: a layer's gate accumulators, input and output. */\n"
-            f"float {self.n}_scratch[{self.p.scratch}];\n"
-        )
-        if self.p.bidirectional:
-            out.append(
-                "/* Whole sequences between layers (bidirectional models). */\n"
-                f"float {self.n}_sequence[{self.p.sequence_arena}];\n"
-            )
+                    out.append(_array(self.w(la, d, key), arr, align=f"{self.n}_ALIGNED"))
         return "".join(out)
 
     def lstm(self, la: CLayer, d) -> str:
@@ -95,8 +103,8 @@ class _Emitter:
         body = [
             f"/* {la.row(d)}: LSTM step, D={D} H={H}{f' P={P}' if o['proj'] else ''}"
             f"{' peephole' if o['peephole'] else ''}. */\n",
-            f"static void {_tag(la, d)}_step(const float *x, float *out)\n{{\n",
-            f"    float *a = {self.n}_scratch; /* [i | f | o | g] */\n    int j;\n",
+            self.step_sig(la, d),
+            "    float *a = st->scratch; /* [i | f | o | g] */\n    int j;\n",
             f"    mv(a, {w('Wx')}, x, {4 * H}, {D});\n",
             f"    mv_acc(a, {w('Wh')}, {h}, {4 * H}, {P});\n",
             self.count(la, d, "macc", 4 * H * (D + P)),
@@ -145,8 +153,8 @@ class _Emitter:
         after = o["reset_after"]
         body = [
             f"/* {la.row(d)}: GRU step, D={D} H={H}, reset_after={int(after)}. */\n",
-            f"static void {_tag(la, d)}_step(const float *x, float *out)\n{{\n",
-            f"    float *a = {self.n}_scratch; /* [r | z | x_n{' | h_n' if after else ''}] */\n",
+            self.step_sig(la, d),
+            f"    float *a = st->scratch; /* [r | z | x_n{' | h_n' if after else ''}] */\n",
             "    int j;\n",
             f"    mv(a, {w('Wx')}, x, {2 * H}, {D});\n",
             f"    mv_acc(a, {w('Wh')}, {h}, {2 * H}, {H});\n",
@@ -202,8 +210,8 @@ class _Emitter:
         return "".join(
             [
                 f"/* {la.row(d)}: RNN step ({o['activation']}), D={D} H={H}. */\n",
-                f"static void {_tag(la, d)}_step(const float *x, float *out)\n{{\n",
-                f"    float *a = {self.n}_scratch;\n    int j;\n",
+                self.step_sig(la, d),
+                "    float *a = st->scratch;\n    int j;\n",
                 f"    mv(a, {w('Wx')}, x, {H}, {D});\n    mv_acc(a, {w('Wh')}, {h}, {H}, {H});\n",
                 self.count(la, d, "macc", H * (D + H)),
                 f"    add(a, {w('b')}, {H});\n",
@@ -247,18 +255,18 @@ class _Emitter:
 
     # -- the public functions ------------------------------------------------------------
     def slot_in(self, la: CLayer) -> str:
-        return f"{self.n}_scratch + {la.gates}"
+        return f"st->scratch + {la.gates}"
 
     def slot_out(self, la: CLayer) -> str:
-        return f"{self.n}_scratch + {la.gates + la.in_size}"
+        return f"st->scratch + {la.gates + la.in_size}"
 
     def run_step(self, layers: list[CLayer], indent: str = "    ") -> str:
         """Straight-line code running ``layers`` for one step: each reads its input slot,
         writes its output slot, and hands the output to the next one's input slot."""
         lines = []
         for k, la in enumerate(layers):
-            fn = f"{_tag(la, 'forward')}_step" if la.recurrent else f"{_tag(la, None)}_apply"
-            lines.append(f"{indent}{fn}({self.slot_in(la)}, {self.slot_out(la)});\n")
+            fn = f"{_tag(la, 'forward')}_step(st, " if la.recurrent else f"{_tag(la, None)}_apply("
+            lines.append(f"{indent}{fn}{self.slot_in(la)}, {self.slot_out(la)});\n")
             if k + 1 < len(layers):
                 nxt = layers[k + 1]
                 lines.append(
@@ -271,13 +279,14 @@ class _Emitter:
         first, last = p.layers[0], p.layers[-1]
         per_step, once = p.step_split()
         out = [
-            f"void {n}_step(const float *x, float *y)\n{{\n",
+            f"void {n}_step({n}_state_t *st, const float *x, float *y)\n{{\n",
             f"    copy({self.slot_in(first)}, x, {p.input_size});\n",
             self.run_step(p.layers),
             f"    copy(y, {self.slot_out(last)}, {p.output_size});\n}}\n\n",
-            f"int {n}_run(const float *x, int T, float *y)\n{{\n    int t;\n",
+            f"int {n}_run({n}_state_t *st, const float *x, int T, float *y, int reset)\n{{\n"
+            "    int t;\n",
             "    if (T < 1)\n        return -1;\n",
-            f"    {n}_reset();\n",
+            f"    if (reset)\n        {n}_init(st);\n",
             "    for (t = 0; t < T; ++t) {\n",
             f"        copy({self.slot_in(first)}, x + t * {p.input_size}, {p.input_size});\n",
             self.run_step(per_step, indent="        "),
@@ -300,12 +309,12 @@ class _Emitter:
 
     def sequence_api(self) -> str:
         p, n = self.p, self.n
-        seq, arena = f"{n}_sequence", p.sequence_arena
+        seq, arena = "st->sequence", p.sequence_arena
         out = [
-            f"int {n}_run(const float *x, int T, float *y)\n{{\n",
+            f"int {n}_run({n}_state_t *st, const float *x, int T, float *y, int reset)\n{{\n",
             "    float *in = " + seq + ", *out;\n    int t, len;\n",
-            f"    if (T < 1 || T > {n}_MAX_STEPS)\n        return -1;\n",
-            f"    {n}_reset();\n",
+            f"    if (T < 1 || T > {n}_MAX_STEPS || !reset)\n        return -1;\n",
+            f"    {n}_init(st);\n",
             f"    copy(in, x, T * {p.input_size});\n",
         ]
         for k, la in enumerate(p.layers):
@@ -323,7 +332,7 @@ class _Emitter:
                     out.append(
                         f"    for (t = 0; t < T; ++t) {{\n"
                         f"        int s = {order};\n"
-                        f"        {_tag(la, d)}_step(in + s * {la.in_size}, {slot});\n"
+                        f"        {_tag(la, d)}_step(st, in + s * {la.in_size}, {slot});\n"
                     )
                     if la.sequence_out:
                         dst = f"out + s * {la.out_size} + {di * P}"
@@ -346,7 +355,7 @@ class _Emitter:
         return "".join(out)
 
     def reset(self) -> str:
-        lines = [f"void {self.n}_reset(void)\n{{\n"]
+        lines = [f"void {self.n}_init({self.n}_state_t *st)\n{{\n"]
         lines += [f"    zero({sym}, {size});\n" for sym, size in self.states()]
         lines.append("}\n\n")
         return "".join(lines)
@@ -378,13 +387,18 @@ class _Emitter:
         code = "".join(cells) + self.reset() + api
         return head + self.data() + "\n" + _helpers(code) + code
 
-    def header(self, dtype: str = "float32") -> str:
+    def header(self, dtype: str = "float32", state_struct: str | None = None) -> str:
+        """``<name>.h``: sizes, the per-stream state type, and the API (C and C++)."""
         p, n = self.p, self.n
-        guard = f"{n.upper()}_H"
+        guard = f"LSTMKIT_{n.upper()}_{model_hash(p, dtype).upper()}_H"
+        io = "float in and out"
         out = [
-            f"/* {n}.h: generated by lstmkit {__version__}. {dtype} inference (float in and\n"
-            " * out), C99. */\n",
+            f"/* {n}.h: generated by lstmkit {__version__}. {dtype} inference ({io}), C99;\n"
+            " * usable from C++. Weights are const and shared by every instance; everything a\n"
+            f" * stream changes is in one {n}_state_t, so instances are independent, and saving\n"
+            " * or restoring a stream is a plain struct copy. */\n",
             f"#ifndef {guard}\n#define {guard}\n\n",
+            "#include <stdint.h>\n\n" if dtype == "int8" else "",
             f"#define {n}_INPUT_SIZE {p.input_size}\n",
             f"#define {n}_OUTPUT_SIZE {p.output_size}\n",
             f"/* 1: {n}_run writes {n}_OUTPUT_SIZE numbers per step; 0: once per sequence. */\n",
@@ -396,23 +410,40 @@ class _Emitter:
                 f"#define {n}_MAX_STEPS {p.max_steps}\n"
             )
         out += [
-            f"\n/* Zero the state (every layer and direction). */\nvoid {n}_reset(void);\n",
+            f"/* Alignment in bytes of the weights and of {n}_state_t (define before including\n"
+            " * the header, and when compiling the model, to change it). */\n"
+            f"#ifndef {n}_ALIGN\n#define {n}_ALIGN 4\n#endif\n"
+            "#if defined(__GNUC__) || defined(__clang__)\n"
+            f"#define {n}_ALIGNED __attribute__((aligned({n}_ALIGN)))\n#else\n"
+            f"#define {n}_ALIGNED\n#endif\n\n",
+            '#ifdef __cplusplus\nextern "C" {\n#endif\n\n',
+            f"/* Everything one stream changes. */\ntypedef struct {n}_ALIGNED {n}_state {{\n",
+            state_struct if state_struct is not None else self.state_struct(),
+            f"}} {n}_state_t;\n\n",
+            f"/* Zero a stream's state (every layer and direction). */\n"
+            f"void {n}_init({n}_state_t *st);\n",
         ]
         if not p.bidirectional:
             out.append(
                 "/* One streaming step: x has INPUT_SIZE numbers, y receives OUTPUT_SIZE; the\n"
-                f" * state is kept between calls until {n}_reset. */\n"
-                f"void {n}_step(const float *x, float *y);\n"
+                f" * stream's state is kept in st until {n}_init. */\n"
+                f"void {n}_step({n}_state_t *st, const float *x, float *y);\n"
             )
+        cont = (
+            "with reset 0 it continues the stream in st (as T calls of step would)"
+            if not p.bidirectional
+            else "reset must be 1 (a bidirectional layer reads the whole sequence)"
+        )
         out += [
-            f"/* A whole sequence from zero state: x is T x INPUT_SIZE (row-major); y receives\n"
-            f" * T x OUTPUT_SIZE or OUTPUT_SIZE numbers ({n}_OUTPUT_IS_SEQUENCE), as the\n"
-            " * Python model's predict on one sample. Returns 0, or -1 if T is out of range\n"
-            " * (then y is untouched). */\n"
-            f"int {n}_run(const float *x, int T, float *y);\n\n",
+            "/* A whole sequence: x is T x INPUT_SIZE (row-major); y receives T x OUTPUT_SIZE\n"
+            f" * or OUTPUT_SIZE numbers ({n}_OUTPUT_IS_SEQUENCE), as the Python model's predict\n"
+            f" * on one sample. With reset 1 it starts from zero state; {cont}.\n"
+            " * Returns 0, or -1 if T or reset is out of range (then y is untouched). */\n"
+            f"int {n}_run({n}_state_t *st, const float *x, int T, float *y, int reset);\n\n",
         ]
+        tail = "#ifdef __cplusplus\n}\n#endif\n\n#endif\n"
         if dtype != "float32":  # only the float code counts its operations
-            return "".join([*out, "#endif\n"])
+            return "".join([*out, tail])
         out += [
             f"#ifdef {n}_COUNT_OPS\n/* Operations executed, per layer and direction (rows as\n"
             " * lstmkit.analyze prints them), in the analyzer's categories. */\n"
@@ -421,9 +452,30 @@ class _Emitter:
             "    unsigned long long macc, elementwise, sigmoid, tanh, relu, exp;\n"
             f"}} {n}_ops_t;\nextern {n}_ops_t {n}_ops[{n}_OP_ROWS];\n",
             f"extern const char *const {n}_op_row_names[{n}_OP_ROWS];\n",
-            f"void {n}_ops_clear(void);\n#endif\n\n#endif\n",
+            f"void {n}_ops_clear(void);\n#endif\n\n",
+            tail,
         ]
         return "".join(out)
+
+
+def state_member(layer: CLayer, direction, key: str) -> str:
+    """The ``<name>_state_t`` member of one state vector (``s_l0f_h``)."""
+    return f"s_{_tag(layer, direction)}_{key}"
+
+
+def model_hash(plan: Plan, dtype: str) -> str:
+    """Eight hex digits of a hash of the model (name, arithmetic, layers, weights): header
+    guards of two exports cannot collide, whatever their names' case."""
+    import hashlib
+
+    h = hashlib.sha256(f"{plan.name}|{dtype}|{plan.input_size}".encode())
+    for la in plan.layers:
+        h.update(f"|{la.kind}|{sorted(la.options.items())}".encode())
+        for d in la.directions:
+            for key, arr in sorted(la.weights[d].items()):
+                h.update(key.encode())
+                h.update(np.ascontiguousarray(arr, np.float32).tobytes())
+    return h.hexdigest()[:8]
 
 
 #: Helper functions of the generated code, emitted only when used (-Wall -Werror).

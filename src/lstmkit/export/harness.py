@@ -44,7 +44,7 @@ def harness_source(
         out_len = f"({name}_OUTPUT_IS_SEQUENCE ? {T} * {name}_OUTPUT_SIZE : {name}_OUTPUT_SIZE)"
         loop = (
             f"    for (b = 0; b < {B}; ++b) {{\n"
-            f"        if ({name}_run(X + b * {T * D}, {T}, y) != 0) {{\n"
+            f"        if ({name}_run(&st, X + b * {T * D}, {T}, y, 1) != 0) {{\n"
             '            printf("run failed\\n");\n            return 1;\n        }\n'
             f"        for (i = 0; i < {out_len}; ++i)\n"
             '            printf("%.9g\\n", (double)y[i]);\n    }\n'
@@ -53,8 +53,8 @@ def harness_source(
     elif mode == "step":
         S, D = x.shape
         loop = (
-            f"    {name}_reset();\n    for (b = 0; b < {S}; ++b) {{\n"
-            f"        {name}_step(X + b * {D}, y);\n"
+            f"    {name}_init(&st);\n    for (b = 0; b < {S}; ++b) {{\n"
+            f"        {name}_step(&st, X + b * {D}, y);\n"
             f"        for (i = 0; i < {name}_OUTPUT_SIZE; ++i)\n"
             '            printf("%.9g\\n", (double)y[i]);\n    }\n'
         )
@@ -74,11 +74,8 @@ def harness_source(
     return (
         f'#include <stdio.h>\n\n#include "{name}.h"\n\n'
         + _floats("X", x)
-        + f"static float y[{y_size}];\n\nint main(void)\n{{\n    int b, i;\n"
-        + clear
-        + loop
-        + counts
-        + "    return 0;\n}\n"
+        + f"static float y[{y_size}];\nstatic {name}_state_t st;\n\n"
+        "int main(void)\n{\n    int b, i;\n" + clear + loop + counts + "    return 0;\n}\n"
     )
 
 
@@ -105,14 +102,14 @@ def timing_source(name: str, x: np.ndarray) -> str:
         f'#include <stdio.h>\n\n#include "{name}.h"\n\n'
         + _SYSTICK
         + _floats("X", x)
-        + f"static float y[{name}_OUTPUT_SIZE];\n\n"
+        + f"static float y[{name}_OUTPUT_SIZE];\nstatic {name}_state_t st;\n\n"
         "int main(void)\n{\n"
         "    unsigned long t0, t1, ticks = 0, empty = 0;\n    int b;\n"
         "    SYST_RVR = 0x00FFFFFFUL;\n    SYST_CVR = 0;\n    SYST_CSR = 5;\n"
-        f"    {name}_reset();\n"
+        f"    {name}_init(&st);\n"
         f"    for (b = 0; b < {S}; ++b) {{\n"
         "        t0 = SYST_CVR;\n"
-        f"        {name}_step(X + b * {D}, y);\n"
+        f"        {name}_step(&st, X + b * {D}, y);\n"
         "        t1 = SYST_CVR;\n"
         "        ticks += (t0 - t1) & 0x00FFFFFFUL;\n"
         "        t0 = SYST_CVR;\n        t1 = SYST_CVR;\n"

@@ -45,11 +45,12 @@ def step_instructions(model, x: np.ndarray, *, dtype: str = "float32", calibrati
         raise FileNotFoundError("needs arm-none-eabi-gcc, newlib and qemu-system-arm")
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
-        to_c(model, d, name="net", dtype=dtype, calibration=calibration)
+        files = to_c(model, d, name="net", dtype=dtype, calibration=calibration)
         (d / "main.c").write_text(timing_source("net", x))
         elf = d / "run.elf"
         subprocess.run([gcc, *CPU_FLAGS, "-std=c99", opt, *(f"-D{m}" for m in defines),
-                        "-o", str(elf), str(STARTUP), str(d / "main.c"), str(d / "net.c"),
+                        "-o", str(elf), str(STARTUP), str(d / "main.c"),
+                        *(str(f) for f in files if f.suffix == ".c"),
                         *link_flags()], check=True, capture_output=True)  # fmt: skip
         out = subprocess.run([qemu, *QEMU_ARGS, "-icount", "shift=0", "-kernel", str(elf)],
                              check=True, capture_output=True, text=True, timeout=300)  # fmt: skip
