@@ -260,3 +260,89 @@ def test_clean_under_strict_warnings(compiler, dtype, tmp_path):
         for src in sources:
             subprocess.run([exe, *lang, *STRICT, "-c", "-o", str(src.with_suffix(".o")), str(src)],
                            check=True)  # fmt: skip
+
+
+INT_MAIN = """#include <stdio.h>
+#include "net.h"
+
+{data}
+static net_state_t st;
+static int32_t y[{Y}];
+
+int main(void)
+{{
+    int b, i;
+{body}    return 0;
+}}
+"""
+
+
+def _ints16(name, values):
+    flat = np.asarray(values, np.int64).ravel()
+    return f"static const int16_t {name}[{flat.size}] = {{{', '.join(map(str, flat))}}};\n"
+
+
+@pytest.mark.parametrize("seed", [0, 2, 4, 6, 9, 13])
+def test_the_integer_api_is_bit_exact_with_the_python_integer_model(seed, tmp_path):
+    """N_step_int / N_run_int, compiled with N_NO_FLOAT: int16 in, int32 out."""
+    from lstmkit.export.int8 import quantize
+    from lstmkit.export.plan import make_plan
+    from tests.export.test_c_float import random_model
+
+    model = random_model(seed)
+    rng = np.random.default_rng(seed)
+    T, D = 6, model.input_size
+    cal = rng.normal(size=(4, 30, D))
+    q = quantize(make_plan(model, "net", T), model, cal)
+    xq = rng.integers(-30000, 30000, size=(2, T, D))
+    files = to_c(model, tmp_path, name="net", dtype="int8", calibration=cal, max_steps=T)
+    bidirectional = any(getattr(la, "bidirectional", False) for la in model.layers)
+    out = T * model.layers[-1].output_size
+    body = (f"    for (b = 0; b < 2; ++b) {{\n"
+            f"        if (net_run_int(&st, X + b * {T * D}, {T}, y, 1) != 0) return 1;\n"
+            f"        for (i = 0; i < (net_OUTPUT_IS_SEQUENCE ? {out} : net_OUTPUT_SIZE); ++i)\n"
+            '            printf("%ld\\n", (long)y[i]);\n    }\n')  # fmt: skip
+    if not bidirectional:
+        body += (f"    net_init(&st);\n    for (b = 0; b < {T}; ++b) {{\n"
+                 f"        net_step_int(&st, X + b * {D}, y);\n"
+                 "        for (i = 0; i < net_OUTPUT_SIZE; ++i)\n"
+                 '            printf("%ld\\n", (long)y[i]);\n    }\n')  # fmt: skip
+    (tmp_path / "main.c").write_text(INT_MAIN.format(data=_ints16("X", xq), Y=out, body=body))
+    sources = [f for f in files if f.suffix == ".c"] + [tmp_path / "main.c"]
+    exe = tmp_path / "prog"
+    subprocess.run([GCC, *CFLAGS, "-Dnet_NO_FLOAT", "-o", str(exe), *map(str, sources)],
+                   check=True)  # fmt: skip
+    got = np.array(subprocess.run([str(exe)], check=True, capture_output=True,
+                                  text=True).stdout.split(), np.int64)  # fmt: skip
+    ref = [np.ravel(q.run_int(x)) for x in xq]
+    if not bidirectional:
+        q.reset()
+        ref += [np.ravel(q.step_int(x)) for x in xq[0]]
+    np.testing.assert_array_equal(got, np.concatenate(ref))
+    # The float API is the integer one, scaled: the same numbers from float inputs.
+    np.testing.assert_allclose(np.ravel(q.run(xq[0] * q.input_scale)) / q.output_scale,
+                               ref[0], atol=0.51)  # fmt: skip
+
+
+ARM_GCC = shutil.which("arm-none-eabi-gcc")
+
+
+@pytest.mark.skipif(ARM_GCC is None, reason="needs arm-none-eabi-gcc (.ci/run installs it)")
+@pytest.mark.parametrize("name", ["stack", "relu-softmax", "bidirectional"])
+def test_the_int8_code_needs_no_floating_point_on_a_cortex_m0plus(name, tmp_path):
+    """With N_NO_FLOAT the int8 object calls no float or double helper (__aeabi_f*,
+    __aeabi_d*) and no libm: it runs on an FPU-less core such as the Cortex-M0+."""
+    model = dict(_models())[name]
+    sources = export(model, tmp_path, "int8", max_steps=6 if name == "bidirectional" else None)
+    flags = ["-mcpu=cortex-m0plus", "-mthumb", "-mfloat-abi=soft", "-std=c99", *STRICT]
+    nm = shutil.which("arm-none-eabi-nm")
+    for src in sources:
+        obj = src.with_suffix(".m0.o")
+        subprocess.run([ARM_GCC, *flags, "-Dnet_NO_FLOAT", "-c", "-o", str(obj), str(src)],
+                       check=True)  # fmt: skip
+        undefined = subprocess.run([nm, "-u", str(obj)], check=True, capture_output=True,
+                                   text=True).stdout.split()  # fmt: skip
+        floaty = [u for u in undefined if u.startswith(("__aeabi_f", "__aeabi_d", "__aeabi_i2f",
+                                                         "__aeabi_l2f")) or (u.endswith("f")
+                  and u in ("tanhf", "expf", "sqrtf"))]  # fmt: skip
+        assert not floaty, floaty

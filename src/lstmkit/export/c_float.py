@@ -387,8 +387,10 @@ class _Emitter:
         code = "".join(cells) + self.reset() + api
         return head + self.data() + "\n" + _helpers(code) + code
 
-    def header(self, dtype: str = "float32", state_struct: str | None = None) -> str:
-        """``<name>.h``: sizes, the per-stream state type, and the API (C and C++)."""
+    def header(self, dtype: str = "float32", state_struct: str | None = None,
+               scales: tuple[float, float] | None = None) -> str:  # fmt: skip
+        """``<name>.h``: sizes, the per-stream state type, and the API (C and C++);
+        ``scales`` (int8): the real value of one unit of the integer input and output."""
         p, n = self.p, self.n
         guard = f"LSTMKIT_{n.upper()}_{model_hash(p, dtype).upper()}_H"
         io = "float in and out"
@@ -423,6 +425,8 @@ class _Emitter:
             f"/* Zero a stream's state (every layer and direction). */\n"
             f"void {n}_init({n}_state_t *st);\n",
         ]
+        if dtype == "int8":
+            out.append(f"\n#ifndef {n}_NO_FLOAT /* define it to leave out the float API */\n")
         if not p.bidirectional:
             out.append(
                 "/* One streaming step: x has INPUT_SIZE numbers, y receives OUTPUT_SIZE; the\n"
@@ -437,10 +441,25 @@ class _Emitter:
         out += [
             "/* A whole sequence: x is T x INPUT_SIZE (row-major); y receives T x OUTPUT_SIZE\n"
             f" * or OUTPUT_SIZE numbers ({n}_OUTPUT_IS_SEQUENCE), as the Python model's predict\n"
-            f" * on one sample. With reset 1 it starts from zero state; {cont}.\n"
+            f" * on one sample. With reset 1 it starts from zero state;\n * {cont}.\n"
             " * Returns 0, or -1 if T or reset is out of range (then y is untouched). */\n"
             f"int {n}_run({n}_state_t *st, const float *x, int T, float *y, int reset);\n\n",
         ]
+        if dtype == "int8":
+            in_scale, out_scale = scales
+            out += [
+                f"#endif\n\n/* The same from and to integers, with no floating point at all (for\n"
+                " * cores without an FPU): x is int16 with a real value of x * INPUT_SCALE, y is\n"
+                " * int32 with a real value of y * OUTPUT_SCALE. */\n"
+                f"#define {n}_INPUT_SCALE {c_float(in_scale)}\n"
+                f"#define {n}_OUTPUT_SCALE {c_float(out_scale)}\n",
+            ]
+            if not p.bidirectional:
+                out.append(f"void {n}_step_int({n}_state_t *st, const int16_t *x, int32_t *y);\n")
+            out.append(
+                f"int {n}_run_int({n}_state_t *st, const int16_t *x, int T, int32_t *y, "
+                "int reset);\n\n"
+            )
         tail = "#ifdef __cplusplus\n}\n#endif\n\n#endif\n"
         if dtype != "float32":  # only the float code counts its operations
             return "".join([*out, tail])

@@ -379,37 +379,9 @@ class _Emitter:
         a = f"{self.row(la, None, 'W', P_['W'], 'x', 'j', k)} + {self.w(la, None, 'b')}[j]"
         sig = {"sigmoid": "lut_sigmoid", "tanh": "lut_tanh"}.get(act)
         if last:
-            sig_t = f"(float)lut({sig}, 257, -16384, a) * {c_float(2.0**-Q_ACT)}" if sig else ""
-            body = [
-                f"/* {la.row(None)}: Dense (int8) {k} -> {n_out}, {act}; float out. */\n",
-                f"static void {_tag(la, None)}_apply(const int16_t *x, float *y)\n{{\n",
-                "    int j;\n",
-            ]
-            if act == "softmax":
-                body.append(
-                    "    int32_t top, sum = 0;\n"
-                    f"    for (j = 0; j < {n_out}; ++j) /* exact: |a| < 2^24 */\n"
-                    f"        y[j] = (float)({a});\n"
-                    "    top = (int32_t)y[0];\n"
-                    f"    for (j = 1; j < {n_out}; ++j)\n"
-                    "        if ((int32_t)y[j] > top)\n            top = (int32_t)y[j];\n"
-                    f"    for (j = 0; j < {n_out}; ++j) {{\n"
-                    "        int32_t e = lut(lut_exp, 129, -16384, (int32_t)y[j] - top);\n"
-                    "        y[j] = (float)e;\n        sum += e;\n    }\n"
-                    f"    for (j = 0; j < {n_out}; ++j)\n        y[j] = y[j] / (float)sum;\n}}\n\n"
-                )
-                return "".join(body)
-            if sig:
-                expr = sig_t
-            elif act == "relu":
-                expr = f"(float)(a > 0 ? a : 0) * {c_float(2.0**-Q_PRE)}"
-            else:
-                expr = f"(float)a * {c_float(2.0**-Q_PRE)}"
-            body.append(
-                f"    for (j = 0; j < {n_out}; ++j) {{\n        int32_t a = {a};\n"
-                f"        y[j] = {expr};\n    }}\n}}\n\n"
-            )
-            return "".join(body)
+            no_float = f"{self.n}_NO_FLOAT"
+            return (f"#ifndef {no_float}\n" + self._dense_float_out(la, a, sig) + "#endif\n"
+                    + self._dense_int_out(la, a, sig))  # fmt: skip
         if sig:
             expr = f"(int16_t)lut({sig}, 257, -16384, a)"
         else:
@@ -422,6 +394,74 @@ class _Emitter:
             f"    int j;\n    for (j = 0; j < {n_out}; ++j) {{\n        int32_t a = {a};\n"
             f"        out[j] = {expr};\n    }}\n}}\n\n"
         )
+
+    def _dense_int_out(self, la, a: str, sig: str | None) -> str:
+        """The last Dense layer for the integer API: Q15 for sigmoid, tanh and softmax
+        (probabilities, rounded half up), Q11 otherwise; no floating point."""
+        n_out, k, act = la.out_size, la.in_size, la.options["activation"]
+        body = [
+            f"/* {la.row(None)}: Dense (int8) {k} -> {n_out}, {act}; integer out. */\n",
+            f"static void {_tag(la, None)}_apply_int(const int16_t *x, int32_t *y)\n{{\n",
+            "    int j;\n",
+        ]
+        if act == "softmax":
+            body.append(
+                "    int32_t top, sum = 0;\n"
+                f"    for (j = 0; j < {n_out}; ++j)\n        y[j] = {a};\n"
+                "    top = y[0];\n"
+                f"    for (j = 1; j < {n_out}; ++j)\n"
+                "        if (y[j] > top)\n            top = y[j];\n"
+                f"    for (j = 0; j < {n_out}; ++j) {{\n"
+                "        y[j] = lut(lut_exp, 129, -16384, y[j] - top);\n"
+                "        sum += y[j];\n    }\n"
+                f"    for (j = 0; j < {n_out}; ++j)\n"
+                f"        y[j] = (int32_t)(((int64_t)y[j] * {1 << Q_ACT} + sum / 2) / sum);\n}}\n\n"
+            )
+            return "".join(body)
+        if sig:
+            expr = f"lut({sig}, 257, -16384, a)"
+        elif act == "relu":
+            expr = "(a > 0 ? a : 0)"
+        else:
+            expr = "a"
+        body.append(f"    for (j = 0; j < {n_out}; ++j) {{\n        int32_t a = {a};\n"
+                    f"        y[j] = {expr};\n    }}\n}}\n\n")  # fmt: skip
+        return "".join(body)
+
+    def _dense_float_out(self, la, a: str, sig: str | None) -> str:
+        """The last Dense layer for the float API."""
+        n_out, k, act = la.out_size, la.in_size, la.options["activation"]
+        sig_t = f"(float)lut({sig}, 257, -16384, a) * {c_float(2.0**-Q_ACT)}" if sig else ""
+        body = [
+            f"/* {la.row(None)}: Dense (int8) {k} -> {n_out}, {act}; float out. */\n",
+            f"static void {_tag(la, None)}_apply(const int16_t *x, float *y)\n{{\n",
+            "    int j;\n",
+        ]
+        if act == "softmax":
+            body.append(
+                "    int32_t top, sum = 0;\n"
+                f"    for (j = 0; j < {n_out}; ++j) /* exact: |a| < 2^24 */\n"
+                f"        y[j] = (float)({a});\n"
+                "    top = (int32_t)y[0];\n"
+                f"    for (j = 1; j < {n_out}; ++j)\n"
+                "        if ((int32_t)y[j] > top)\n            top = (int32_t)y[j];\n"
+                f"    for (j = 0; j < {n_out}; ++j) {{\n"
+                "        int32_t e = lut(lut_exp, 129, -16384, (int32_t)y[j] - top);\n"
+                "        y[j] = (float)e;\n        sum += e;\n    }\n"
+                f"    for (j = 0; j < {n_out}; ++j)\n        y[j] = y[j] / (float)sum;\n}}\n\n"
+            )
+            return "".join(body)
+        if sig:
+            expr = sig_t
+        elif act == "relu":
+            expr = f"(float)(a > 0 ? a : 0) * {c_float(2.0**-Q_PRE)}"
+        else:
+            expr = f"(float)a * {c_float(2.0**-Q_PRE)}"
+        body.append(
+            f"    for (j = 0; j < {n_out}; ++j) {{\n        int32_t a = {a};\n"
+            f"        y[j] = {expr};\n    }}\n}}\n\n"
+        )
+        return "".join(body)
 
     # -- the public functions --------------------------------------------------------------
     def quantize_fn(self) -> str:
@@ -442,20 +482,37 @@ class _Emitter:
         scale = c_float(float(np.float32(self.q.layers[-1].out_scale)))
         return f"    for (i = 0; i < {n}; ++i)\n        {dst}[i] = (float){src}[i] * {scale};\n"
 
-    def run_step(self, layers, y: str, indent: str) -> str:
+    def to_int(self, src: str, dst: str, n: str) -> str:
+        """The same for the integer API: the int16 values themselves."""
+        return f"    for (i = 0; i < {n}; ++i)\n        {dst}[i] = (int32_t){src}[i];\n"
+
+    def _io(self, integer: bool) -> tuple[str, str, str, str]:
+        """(suffix, input type, output type, output conversion) of one API."""
+        if integer:
+            return "_int", "int16_t", "int32_t", "to_int"
+        return "", "float", "float", "to_float"
+
+    def load_input(self, src: str, dst: str, integer: bool) -> str:
+        D = self.p.input_size
+        if integer:
+            return f"copy16({dst}, {src}, {D});\n"
+        return f"quantize({src}, {dst}, {D});\n"
+
+    def run_step(self, layers, y: str, indent: str, integer: bool = False) -> str:
         """Layers of one step: inputs in their scratch slot; the last one writes ``y``."""
+        suffix, _, _, conv_name = self._io(integer)
         lines = []
         final = self.p.layers[-1]
         for k, la in enumerate(layers):
             is_last = la is final
             src = self.sc(la, "in")
             if is_last and not la.recurrent:
-                lines.append(f"{indent}{_tag(la, None)}_apply({src}, {y});\n")
+                lines.append(f"{indent}{_tag(la, None)}_apply{suffix}({src}, {y});\n")
                 continue
             fn = f"{_tag(la, 'forward')}_step(st, " if la.recurrent else f"{_tag(la, None)}_apply("
             lines.append(f"{indent}{fn}{src}, {self.sc(la, 'out')});\n")
             if is_last:
-                conv = self.to_float(self.sc(la, "out"), y, str(la.out_size))
+                conv = getattr(self, conv_name)(self.sc(la, "out"), y, str(la.out_size))
                 lines.append(conv.replace("    ", indent, 1))
             elif k + 1 < len(layers):
                 nxt = layers[k + 1]
@@ -464,47 +521,51 @@ class _Emitter:
                 )
         return "".join(lines)
 
-    def streaming_api(self) -> str:
+    def streaming_api(self, integer: bool = False) -> str:
         p, n = self.p, self.n
+        suffix, tin, tout, _ = self._io(integer)
         first = p.layers[0]
         per_step, once = p.step_split()
         out = [
-            f"void {n}_step({n}_state_t *st, const float *x, float *y)\n{{\n"
+            f"void {n}_step{suffix}({n}_state_t *st, const {tin} *x, {tout} *y)\n{{\n"
             "    int i;\n    (void)i;\n",
-            f"    quantize(x, {self.sc(first, 'in')}, {p.input_size});\n",
-            self.run_step(p.layers, "y", "    "),
+            "    " + self.load_input("x", self.sc(first, "in"), integer),
+            self.run_step(p.layers, "y", "    ", integer),
             "}\n\n",
-            f"int {n}_run({n}_state_t *st, const float *x, int T, float *y, int reset)\n{{\n"
-            "    int t, i;\n    (void)i;\n",
+            f"int {n}_run{suffix}({n}_state_t *st, const {tin} *x, int T, {tout} *y, int reset)\n"
+            "{\n    int t, i;\n    (void)i;\n",
             "    if (T < 1)\n        return -1;\n",
             f"    if (reset)\n        {n}_init(st);\n    for (t = 0; t < T; ++t) {{\n",
-            f"        quantize(x + t * {p.input_size}, {self.sc(first, 'in')}, {p.input_size});\n",
+            "        " + self.load_input(f"x + t * {p.input_size}", self.sc(first, "in"), integer),
         ]
         y_t = f"y + t * {p.output_size}" if p.output_sequence else "y"
         if once:
-            out.append(self.run_step(per_step, "y", "        "))
+            out.append(self.run_step(per_step, "y", "        ", integer))
             out.append("    }\n")
             out.append(
                 f"    copy16({self.sc(once[0], 'in')}, {self.sc(per_step[-1], 'out')}, "
                 f"{per_step[-1].out_size});\n"
             )
-            out.append(self.run_step(once, "y", "    "))
+            out.append(self.run_step(once, "y", "    ", integer))
         else:
-            out.append(self.run_step(per_step, f"({y_t})", "        "))
+            out.append(self.run_step(per_step, f"({y_t})", "        ", integer))
             out.append("    }\n")
         out.append("    return 0;\n}\n")
         return "".join(out)
 
-    def sequence_api(self) -> str:
+    def sequence_api(self, integer: bool = False) -> str:
         p, n = self.p, self.n
+        suffix, tin, tout, conv_name = self._io(integer)
         seq, arena = "st->sequence", p.sequence_arena
+        D = p.input_size
         out = [
-            f"int {n}_run({n}_state_t *st, const float *x, int T, float *y, int reset)\n{{\n",
+            f"int {n}_run{suffix}({n}_state_t *st, const {tin} *x, int T, {tout} *y, int reset)\n"
+            "{\n",
             f"    int16_t *in = {seq}, *out;\n    int t, i;\n    (void)i;\n",
             f"    if (T < 1 || T > {n}_MAX_STEPS || !reset)\n        return -1;\n",
             f"    {n}_init(st);\n",
-            f"    for (t = 0; t < T; ++t)\n"
-            f"        quantize(x + t * {p.input_size}, in + t * {p.input_size}, {p.input_size});\n",
+            "    for (t = 0; t < T; ++t)\n        "
+            + self.load_input(f"x + t * {D}", f"in + t * {D}", integer),
         ]
         final = p.layers[-1]
         for k, la in enumerate(p.layers):
@@ -528,15 +589,15 @@ class _Emitter:
                     if not la.sequence_out:
                         out.append(f"    copy16(out + {di * P}, {slot}, {P});\n")
                 if la is final:
-                    out.append(self.to_float("out", "y", out_len))
+                    out.append(getattr(self, conv_name)("out", "y", out_len))
             elif la is final:
                 if la.sequence_in:
                     out.append(
-                        f"    for (t = 0; t < T; ++t)\n        {_tag(la, None)}_apply("
+                        f"    for (t = 0; t < T; ++t)\n        {_tag(la, None)}_apply{suffix}("
                         f"in + t * {la.in_size}, y + t * {la.out_size});\n"
                     )
                 else:
-                    out.append(f"    {_tag(la, None)}_apply(in, y);\n")
+                    out.append(f"    {_tag(la, None)}_apply{suffix}(in, y);\n")
             elif la.sequence_in:
                 out.append(
                     f"    for (t = 0; t < T; ++t)\n        {_tag(la, None)}_apply("
@@ -563,8 +624,14 @@ class _Emitter:
                 cells += [getattr(self, la.kind)(la, ql, d) for d in la.directions]
             else:
                 cells.append(self.dense(la, ql, k == last))
-        api = self.sequence_api() if self.p.bidirectional else self.streaming_api()
-        code = self.quantize_fn() + "".join(cells) + self.reset() + api
+        api = self.sequence_api if self.p.bidirectional else self.streaming_api
+        no_float = f"{n}_NO_FLOAT"
+        code = (
+            f"#ifndef {no_float}\n" + self.quantize_fn() + "#endif\n\n"
+            + "".join(cells) + self.reset()
+            + f"#ifndef {no_float}\n" + api(integer=False) + "#endif\n\n"
+            + api(integer=True)
+        )  # fmt: skip
         code = re.sub(r"\blut_(sigmoid|tanh|exp)\b", lambda m: table_symbol(m.group(1)), code)
         return (
             f"/* {n}.c: int8 inference, generated by lstmkit {__version__}. API in {n}.h;\n"
@@ -583,5 +650,6 @@ def int8_sources(q: QModel) -> dict[str, str]:
     from lstmkit.export.c_float import _Emitter as FloatEmitter
 
     e = _Emitter(q)
-    header = FloatEmitter(q.plan).header("int8", state_struct=e.state_struct())
+    header = FloatEmitter(q.plan).header("int8", state_struct=e.state_struct(),
+                                         scales=(q.input_scale, q.output_scale))  # fmt: skip
     return {f"{q.plan.name}.h": header, f"{q.plan.name}.c": e.source(), **tables_sources()}

@@ -242,19 +242,23 @@ class QModel:
             h_new = sat16(rshift_round(np.maximum(a, 0) * m, n))
         return h_new, (h_new,)
 
-    def _dense(self, la, ql, x, last: bool):
+    def _dense(self, la, ql, x, last: bool, integer: bool = False):
         a = ql.dirs[None]["W"].product(x) + ql.dirs[None]["b"]
         act = la.options["activation"]
         if act in ("sigmoid", "tanh"):
             q = lut(SIGMOID if act == "sigmoid" else TANH, a)
-            return q.astype(np.float32) * np.float32(2.0**-Q_ACT) if last else q
+            if last and not integer:
+                return q.astype(np.float32) * np.float32(2.0**-Q_ACT)
+            return q
         if act == "softmax":
             e = lut(EXP, a - a.max(), lo=LUT_LO)
+            if integer:  # probabilities in Q15, rounded half up
+                return (e * ONE_ACT + e.sum() // 2) // e.sum()
             return e.astype(np.float32) / np.float32(e.sum())
         if act == "relu":
             a = np.maximum(a, 0)
         if last:
-            return a.astype(np.float32) * np.float32(2.0**-Q_PRE)
+            return a if integer else a.astype(np.float32) * np.float32(2.0**-Q_PRE)
         m, n = ql.extra["out"]
         return sat16(rshift_round(a * m, n))
 
@@ -273,16 +277,32 @@ class QModel:
 
     def step(self, x_t: np.ndarray) -> np.ndarray:
         """One streaming step (unidirectional models): float ``x_t (D,)`` → float32."""
+        return self._step(quantize_input(x_t, self.input_inv), integer=False)
+
+    def step_int(self, xq: np.ndarray) -> np.ndarray:
+        """The same from int16 inputs ``xq (D,)`` (real value ``xq · input_scale``) to
+        integers (real value ``· output_scale``), as the C ``step_int``."""
+        return self._step(np.asarray(xq, np.int64), integer=True)
+
+    @property
+    def output_scale(self) -> float:
+        """Real value of one unit of the integer outputs (``step_int``, ``run_int``)."""
+        la = self.plan.layers[-1]
+        if la.recurrent:
+            return float(self.layers[-1].out_scale)
+        act = la.options["activation"]
+        return 2.0**-Q_ACT if act in ("sigmoid", "tanh", "softmax") else 2.0**-Q_PRE
+
+    def _step(self, v, integer: bool):
         if not self.state:
             self.reset()
-        v = quantize_input(x_t, self.input_inv)
         last = len(self.plan.layers) - 1
         for k, (la, ql) in enumerate(zip(self.plan.layers, self.layers, strict=True)):
             if la.recurrent:
                 v = self._cell(la, ql, "forward", v)
             else:
-                v = self._dense(la, ql, v, k == last)
-        return self._to_float(v)
+                v = self._dense(la, ql, v, k == last, integer)
+        return np.asarray(v, np.int64) if integer else self._to_float(v)
 
     def _to_float(self, v) -> np.ndarray:
         """The last layer's result as float32: a recurrent layer's int16 state times its
@@ -294,8 +314,14 @@ class QModel:
     def run(self, x: np.ndarray) -> np.ndarray:
         """A whole sequence from zero state: float ``x (T, D)`` → float32 outputs, the
         shape the C ``run`` writes (``(T, K)`` or ``(K,)``)."""
+        return self._run([quantize_input(x_t, self.input_inv) for x_t in np.asarray(x)], False)
+
+    def run_int(self, xq: np.ndarray) -> np.ndarray:
+        """The same from int16 inputs ``xq (T, D)`` to integer outputs (``run_int``)."""
+        return self._run([np.asarray(v, np.int64) for v in np.asarray(xq)], True)
+
+    def _run(self, seq: list, integer: bool) -> np.ndarray:
         self.reset()
-        seq = [quantize_input(x_t, self.input_inv) for x_t in np.asarray(x)]
         last = len(self.plan.layers) - 1
         for k, (la, ql) in enumerate(zip(self.plan.layers, self.layers, strict=True)):
             if la.recurrent:
@@ -308,10 +334,11 @@ class QModel:
                     outs.append(hs if la.sequence_out else [hs[order[-1]]])
                 seq = [np.concatenate(parts) for parts in zip(*outs, strict=True)]
             elif la.sequence_in:
-                seq = [self._dense(la, ql, v, k == last) for v in seq]
+                seq = [self._dense(la, ql, v, k == last, integer) for v in seq]
             else:
-                seq = [self._dense(la, ql, seq[0], k == last)]
-        out = np.stack([self._to_float(v) for v in seq])
+                seq = [self._dense(la, ql, seq[0], k == last, integer)]
+        convert = (lambda v: np.asarray(v, np.int64)) if integer else self._to_float
+        out = np.stack([convert(v) for v in seq])
         return out if self.plan.output_sequence else out[0]
 
 
