@@ -379,9 +379,7 @@ class _Emitter:
         a = f"{self.row(la, None, 'W', P_['W'], 'x', 'j', k)} + {self.w(la, None, 'b')}[j]"
         sig = {"sigmoid": "lut_sigmoid", "tanh": "lut_tanh"}.get(act)
         if last:
-            no_float = f"{self.n}_NO_FLOAT"
-            return (f"#ifndef {no_float}\n" + self._dense_float_out(la, a, sig) + "#endif\n"
-                    + self._dense_int_out(la, a, sig))  # fmt: skip
+            return self._dense_int_out(la, a, sig)
         if sig:
             expr = f"(int16_t)lut({sig}, 257, -16384, a)"
         else:
@@ -396,8 +394,8 @@ class _Emitter:
         )
 
     def _dense_int_out(self, la, a: str, sig: str | None) -> str:
-        """The last Dense layer for the integer API: Q15 for sigmoid, tanh and softmax
-        (probabilities, rounded half up), Q11 otherwise; no floating point."""
+        """The last Dense layer: integers (Q15 for sigmoid, tanh and softmax, whose
+        probabilities are rounded half up; Q11 otherwise), which the float API scales."""
         n_out, k, act = la.out_size, la.in_size, la.options["activation"]
         body = [
             f"/* {la.row(None)}: Dense (int8) {k} -> {n_out}, {act}; integer out. */\n",
@@ -428,41 +426,6 @@ class _Emitter:
                     f"        y[j] = {expr};\n    }}\n}}\n\n")  # fmt: skip
         return "".join(body)
 
-    def _dense_float_out(self, la, a: str, sig: str | None) -> str:
-        """The last Dense layer for the float API."""
-        n_out, k, act = la.out_size, la.in_size, la.options["activation"]
-        sig_t = f"(float)lut({sig}, 257, -16384, a) * {c_float(2.0**-Q_ACT)}" if sig else ""
-        body = [
-            f"/* {la.row(None)}: Dense (int8) {k} -> {n_out}, {act}; float out. */\n",
-            f"static void {_tag(la, None)}_apply(const int16_t *x, float *y)\n{{\n",
-            "    int j;\n",
-        ]
-        if act == "softmax":
-            body.append(
-                "    int32_t top, sum = 0;\n"
-                f"    for (j = 0; j < {n_out}; ++j) /* exact: |a| < 2^24 */\n"
-                f"        y[j] = (float)({a});\n"
-                "    top = (int32_t)y[0];\n"
-                f"    for (j = 1; j < {n_out}; ++j)\n"
-                "        if ((int32_t)y[j] > top)\n            top = (int32_t)y[j];\n"
-                f"    for (j = 0; j < {n_out}; ++j) {{\n"
-                "        int32_t e = lut(lut_exp, 129, -16384, (int32_t)y[j] - top);\n"
-                "        y[j] = (float)e;\n        sum += e;\n    }\n"
-                f"    for (j = 0; j < {n_out}; ++j)\n        y[j] = y[j] / (float)sum;\n}}\n\n"
-            )
-            return "".join(body)
-        if sig:
-            expr = sig_t
-        elif act == "relu":
-            expr = f"(float)(a > 0 ? a : 0) * {c_float(2.0**-Q_PRE)}"
-        else:
-            expr = f"(float)a * {c_float(2.0**-Q_PRE)}"
-        body.append(
-            f"    for (j = 0; j < {n_out}; ++j) {{\n        int32_t a = {a};\n"
-            f"        y[j] = {expr};\n    }}\n}}\n\n"
-        )
-        return "".join(body)
-
     # -- the public functions --------------------------------------------------------------
     def quantize_fn(self) -> str:
         inv = c_float(float(self.q.input_inv))
@@ -477,14 +440,22 @@ class _Emitter:
             "    }\n}\n\n"
         )
 
-    def to_float(self, src: str, dst: str, n: str) -> str:
-        """Code converting the last recurrent layer's int16 output to float."""
-        scale = c_float(float(np.float32(self.q.layers[-1].out_scale)))
-        return f"    for (i = 0; i < {n}; ++i)\n        {dst}[i] = (float){src}[i] * {scale};\n"
+    def to_float(self, src: str, dst: str, n: str, indent: str = "    ") -> str:
+        """Code converting the last layer's integer output to float: the integer times
+        its scale, as the Python model does."""
+        scale = c_float(float(np.float32(self.q.output_scale)))
+        return (f"{indent}for (i = 0; i < {n}; ++i)\n"
+                f"{indent}    {dst}[i] = (float){src}[i] * {scale};\n")  # fmt: skip
 
-    def to_int(self, src: str, dst: str, n: str) -> str:
-        """The same for the integer API: the int16 values themselves."""
-        return f"    for (i = 0; i < {n}; ++i)\n        {dst}[i] = (int32_t){src}[i];\n"
+    def to_int(self, src: str, dst: str, n: str, indent: str = "    ") -> str:
+        """The same for the integer API: the int16 state values themselves."""
+        return f"{indent}for (i = 0; i < {n}; ++i)\n{indent}    {dst}[i] = (int32_t){src}[i];\n"
+
+    def yq_decl(self, integer: bool) -> str:
+        """The float API's buffer for a last Dense layer's integer result."""
+        if integer or self.p.layers[-1].recurrent:
+            return ""
+        return f"    int32_t yq[{self.p.layers[-1].out_size}];\n"
 
     def _io(self, integer: bool) -> tuple[str, str, str, str]:
         """(suffix, input type, output type, output conversion) of one API."""
@@ -500,20 +471,24 @@ class _Emitter:
 
     def run_step(self, layers, y: str, indent: str, integer: bool = False) -> str:
         """Layers of one step: inputs in their scratch slot; the last one writes ``y``."""
-        suffix, _, _, conv_name = self._io(integer)
+        conv_name = self._io(integer)[3]
         lines = []
         final = self.p.layers[-1]
         for k, la in enumerate(layers):
             is_last = la is final
             src = self.sc(la, "in")
             if is_last and not la.recurrent:
-                lines.append(f"{indent}{_tag(la, None)}_apply{suffix}({src}, {y});\n")
+                if integer:
+                    lines.append(f"{indent}{_tag(la, None)}_apply_int({src}, {y});\n")
+                else:  # the integer result, scaled
+                    lines.append(f"{indent}{_tag(la, None)}_apply_int({src}, yq);\n")
+                    lines.append(self.to_float("yq", y, str(la.out_size), indent))
                 continue
             fn = f"{_tag(la, 'forward')}_step(st, " if la.recurrent else f"{_tag(la, None)}_apply("
             lines.append(f"{indent}{fn}{src}, {self.sc(la, 'out')});\n")
             if is_last:
-                conv = getattr(self, conv_name)(self.sc(la, "out"), y, str(la.out_size))
-                lines.append(conv.replace("    ", indent, 1))
+                conv = getattr(self, conv_name)
+                lines.append(conv(self.sc(la, "out"), y, str(la.out_size), indent))
             elif k + 1 < len(layers):
                 nxt = layers[k + 1]
                 lines.append(
@@ -528,12 +503,13 @@ class _Emitter:
         per_step, once = p.step_split()
         out = [
             f"void {n}_step{suffix}({n}_state_t *st, const {tin} *x, {tout} *y)\n{{\n"
-            "    int i;\n    (void)i;\n",
+            + self.yq_decl(integer)
+            + "    int i;\n    (void)i;\n",
             "    " + self.load_input("x", self.sc(first, "in"), integer),
             self.run_step(p.layers, "y", "    ", integer),
             "}\n\n",
             f"int {n}_run{suffix}({n}_state_t *st, const {tin} *x, int T, {tout} *y, int reset)\n"
-            "{\n    int t, i;\n    (void)i;\n",
+            "{\n" + self.yq_decl(integer) + "    int t, i;\n    (void)i;\n",
             "    if (T < 1)\n        return -1;\n",
             f"    if (reset)\n        {n}_init(st);\n    for (t = 0; t < T; ++t) {{\n",
             "        " + self.load_input(f"x + t * {p.input_size}", self.sc(first, "in"), integer),
@@ -561,7 +537,8 @@ class _Emitter:
         out = [
             f"int {n}_run{suffix}({n}_state_t *st, const {tin} *x, int T, {tout} *y, int reset)\n"
             "{\n",
-            f"    int16_t *in = {seq}, *out;\n    int t, i;\n    (void)i;\n",
+            self.yq_decl(integer)
+            + f"    int16_t *in = {seq}, *out;\n    int t, i;\n    (void)i;\n",
             f"    if (T < 1 || T > {n}_MAX_STEPS || !reset)\n        return -1;\n",
             f"    {n}_init(st);\n",
             "    for (t = 0; t < T; ++t)\n        "
@@ -591,13 +568,23 @@ class _Emitter:
                 if la is final:
                     out.append(getattr(self, conv_name)("out", "y", out_len))
             elif la is final:
+                K = la.out_size
                 if la.sequence_in:
-                    out.append(
-                        f"    for (t = 0; t < T; ++t)\n        {_tag(la, None)}_apply{suffix}("
-                        f"in + t * {la.in_size}, y + t * {la.out_size});\n"
-                    )
+                    out.append("    for (t = 0; t < T; ++t) {\n")
+                    if integer:
+                        out.append(f"        {_tag(la, None)}_apply_int(in + t * {la.in_size}, "
+                                   f"y + t * {K});\n")  # fmt: skip
+                    else:
+                        out.append(
+                            f"        {_tag(la, None)}_apply_int(in + t * {la.in_size}, yq);\n"
+                        )
+                        out.append(self.to_float("yq", f"(y + t * {K})", str(K), "        "))
+                    out.append("    }\n")
+                elif integer:
+                    out.append(f"    {_tag(la, None)}_apply_int(in, y);\n")
                 else:
-                    out.append(f"    {_tag(la, None)}_apply{suffix}(in, y);\n")
+                    out.append(f"    {_tag(la, None)}_apply_int(in, yq);\n")
+                    out.append(self.to_float("yq", "y", str(K)))
             elif la.sequence_in:
                 out.append(
                     f"    for (t = 0; t < T; ++t)\n        {_tag(la, None)}_apply("

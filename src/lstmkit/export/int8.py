@@ -246,21 +246,17 @@ class QModel:
         a = ql.dirs[None]["W"].product(x) + ql.dirs[None]["b"]
         act = la.options["activation"]
         if act in ("sigmoid", "tanh"):
-            q = lut(SIGMOID if act == "sigmoid" else TANH, a)
-            if last and not integer:
-                return q.astype(np.float32) * np.float32(2.0**-Q_ACT)
-            return q
-        if act == "softmax":
+            v = lut(SIGMOID if act == "sigmoid" else TANH, a)
+        elif act == "softmax":  # probabilities in Q15, rounded half up
             e = lut(EXP, a - a.max(), lo=LUT_LO)
-            if integer:  # probabilities in Q15, rounded half up
-                return (e * ONE_ACT + e.sum() // 2) // e.sum()
-            return e.astype(np.float32) / np.float32(e.sum())
-        if act == "relu":
-            a = np.maximum(a, 0)
-        if last:
-            return a if integer else a.astype(np.float32) * np.float32(2.0**-Q_PRE)
-        m, n = ql.extra["out"]
-        return sat16(rshift_round(a * m, n))
+            v = (e * ONE_ACT + e.sum() // 2) // e.sum()
+        else:
+            v = np.maximum(a, 0) if act == "relu" else a
+            if not last:
+                m, n = ql.extra["out"]
+                return sat16(rshift_round(v * m, n))
+        # The float API is the integer one, scaled: one code path for both.
+        return v if integer or not last else v.astype(np.float32) * np.float32(self.output_scale)
 
     # -- whole model -------------------------------------------------------------------
     def reset(self) -> None:
