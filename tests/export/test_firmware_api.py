@@ -33,8 +33,13 @@ def export(model, folder, dtype, name="net", **kw):
     return [f for f in files if f.suffix == ".c"]
 
 
-def build_and_run(folder, main_name, sources, compiler=GCC, flags=CFLAGS, cxx=False):
-    """Compile the C sources with gcc, the main with ``compiler``, link, run."""
+VALGRIND = shutil.which("valgrind")
+
+
+def build_and_run(folder, main_name, sources, compiler=GCC, flags=CFLAGS, cxx=False,
+                  runner=()):  # fmt: skip
+    """Compile the C sources with gcc, the main with ``compiler``, link, run (under
+    ``runner``, such as valgrind)."""
     objs = []
     for src in sources:
         obj = src.with_suffix(".o")
@@ -45,7 +50,7 @@ def build_and_run(folder, main_name, sources, compiler=GCC, flags=CFLAGS, cxx=Fa
     subprocess.run([compiler, *flags, "-c", "-o", str(obj), str(main)], check=True)
     exe = folder / "prog"
     subprocess.run([GXX if cxx else GCC, "-o", str(exe), str(obj), *objs, "-lm"], check=True)
-    out = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run([*runner, str(exe)], check=True, capture_output=True, text=True).stdout
     return np.array([float(v) for v in out.split()])
 
 
@@ -101,7 +106,10 @@ def test_two_instances_from_cpp_with_save_and_restore(dtype, tmp_path):
     data = _floats("XA", xa) + _floats("XB", xb)
     (tmp_path / "main.cpp").write_text(CPP_MAIN.format(data=data, S=S, K=K))
     flags = ["-std=c++11", *STRICT]
-    got = build_and_run(tmp_path, "main.cpp", sources, compiler=GXX, flags=flags, cxx=True)
+    # Under valgrind where it is installed: the instances touch only their own memory.
+    runner = (VALGRIND, "--error-exitcode=3", "--leak-check=full", "--quiet") if VALGRIND else ()
+    got = build_and_run(tmp_path, "main.cpp", sources, compiler=GXX, flags=flags, cxx=True,
+                        runner=runner)  # fmt: skip
     got = got.astype(np.float32)  # %.9g reads back a float32 exactly
     ya, yb = python_stream(model, xa, dtype), python_stream(model, xb, dtype)
     interleaved, replay = got[: 2 * S], got[2 * S :]
