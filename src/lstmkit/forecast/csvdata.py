@@ -204,6 +204,20 @@ def read_series_csv(
     if not path.is_file():
         raise ValueError(f"no CSV file at {str(path)!r}")
     df, read_note = read_frame(path, sep, decimal)
+    return series_from_frame(df, path, target, time, fill, freq=freq, read_note=read_note)
+
+
+def series_from_frame(
+    df: pd.DataFrame,
+    path: Path,
+    target: str | None = None,
+    time: str | None = None,
+    fill: str | None = None,
+    *,
+    freq: str | None = None,
+    read_note: str = "",
+) -> SeriesData:
+    """:func:`read_series_csv` on a frame already read from ``path`` (named in errors)."""
     if df.shape[0] == 0 or df.shape[1] == 0:
         raise ValueError(f"{str(path)!r} has no data rows")
     columns = [str(c) for c in df.columns]

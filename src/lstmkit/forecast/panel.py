@@ -22,7 +22,7 @@ from lstmkit.forecast.csvdata import (
     numeric_column,
     on_grid,
     read_frame,
-    read_series_csv,
+    series_from_frame,
 )
 from lstmkit.forecast.timeaxis import (
     check_order,
@@ -222,8 +222,8 @@ def read_panel_csv(
                 f"long format: id column {id_col!r} detected (give --id COL to choose another)"
             )
     if id_col is None:
-        data = read_series_csv(path, target=target, time=time_col, fill=fill, sep=sep,
-                               decimal=decimal, freq=freq)  # fmt: skip
+        data = series_from_frame(df, path, target, time_col, fill, freq=freq,
+                                 read_note=read_note)  # fmt: skip
         return Panel([data.target], [data.values], [data.time], data.target, data.time_name,
                      None, data.season, data.season_note, data.filled, "; ".join(notes),
                      data.inserted)  # fmt: skip
