@@ -16,9 +16,27 @@ import numpy as np
 
 from lstmkit import __version__
 from lstmkit.export.c_float import _tag, c_float, state_member
-from lstmkit.export.int8 import EXP, I16, Q_ACT, Q_PRE, SIGMOID, TANH, QMatrix, QModel
+from lstmkit.export.int8 import (
+    EXP,
+    I16,
+    LUT_LO,
+    Q_ACT,
+    Q_CELL,
+    Q_PRE,
+    SIGMOID,
+    TANH,
+    QMatrix,
+    QModel,
+)
 
 PER_LINE = 12
+# Table lookups as the C writes them: the table, its points, its lowest input (Q_PRE).
+SIG_CALL = f"lut(lut_sigmoid, {len(SIGMOID)}, {LUT_LO}, "
+TANH_CALL = f"lut(lut_tanh, {len(TANH)}, {LUT_LO}, "
+EXP_CALL = f"lut(lut_exp, {len(EXP)}, {LUT_LO}, "
+# The cell (Q_CELL) as a table input (Q_PRE), and i·g (Q_ACT·Q_ACT) to the cell's format.
+CELL_TO_PRE = f" << {Q_PRE - Q_CELL}" if Q_PRE != Q_CELL else ""
+IG_TO_CELL = 2 * Q_ACT - Q_CELL
 
 
 def _ints(ctype: str, name: str, values, static: bool = False, align: str = "") -> str:
@@ -286,11 +304,11 @@ class _Emitter:
             )
         body.append(
             f"    for (j = 0; j < {H}; ++j) {{\n"
-            f"        int32_t i = lut(lut_sigmoid, 257, -16384, a[j]);\n"
-            f"        int32_t f = lut(lut_sigmoid, 257, -16384, a[{H} + j]);\n"
-            f"        int32_t g = lut(lut_tanh, 257, -16384, a[{3 * H} + j]);\n"
+            f"        int32_t i = {SIG_CALL}a[j]);\n"
+            f"        int32_t f = {SIG_CALL}a[{H} + j]);\n"
+            f"        int32_t g = {TANH_CALL}a[{3 * H} + j]);\n"
             f"        {c}[j] = sat16(rq((int64_t)f * {c}[j], {Q_ACT}) + "
-            f"rq((int64_t)i * g, {2 * Q_ACT - 11}));\n    }}\n"
+            f"rq((int64_t)i * g, {IG_TO_CELL}));\n    }}\n"
         )
         if P_.get("p") is not None:
             body.append(
@@ -301,8 +319,8 @@ class _Emitter:
         dest = "a[j]" if proj else "out[j]"  # with a projection, m waits in a (int32)
         body.append(
             f"    for (j = 0; j < {H}; ++j) {{\n"
-            f"        int32_t o = lut(lut_sigmoid, 257, -16384, a[{2 * H} + j]);\n"
-            f"        {dest} = sat16(rq((int64_t)o * lut(lut_tanh, 257, -16384, {c}[j]), "
+            f"        int32_t o = {SIG_CALL}a[{2 * H} + j]);\n"
+            f"        {dest} = sat16(rq((int64_t)o * {TANH_CALL}{c}[j]{CELL_TO_PRE}), "
             f"{Q_ACT}));\n    }}\n"
         )
         if proj:
@@ -318,8 +336,8 @@ class _Emitter:
         P_, H, D = ql.dirs[d], la.options["H"], la.in_size
         h = self.s(la, d, "h")
         bx, bh = self.w(la, d, "bx"), self.w(la, d, "bh")
-        sig = "lut(lut_sigmoid, 257, -16384, "
-        tanh = "lut(lut_tanh, 257, -16384, "
+        sig = SIG_CALL
+        tanh = TANH_CALL
         body = [
             f"/* {la.row(d)}: GRU step (int8), reset_after={int(la.options['reset_after'])}. */\n",
             self.step_sig(la, d),
@@ -358,7 +376,7 @@ class _Emitter:
         P_, H, D = ql.dirs[d], la.options["H"], la.in_size
         h = self.s(la, d, "h")
         if la.options["activation"] == "tanh":
-            act = "lut(lut_tanh, 257, -16384, a)"
+            act = f"{TANH_CALL}a)"
         else:
             m, n = ql.extra["out"]
             act = f"sat16(rq((int64_t)(a > 0 ? a : 0) * {m}, {n}))"
@@ -381,7 +399,7 @@ class _Emitter:
         if last:
             return self._dense_int_out(la, a, sig)
         if sig:
-            expr = f"(int16_t)lut({sig}, 257, -16384, a)"
+            expr = f"(int16_t)lut({sig}, {len(SIGMOID)}, {LUT_LO}, a)"
         else:
             m, n = ql.extra["out"]
             pos = "(a > 0 ? a : 0)" if act == "relu" else "a"
@@ -410,14 +428,14 @@ class _Emitter:
                 f"    for (j = 1; j < {n_out}; ++j)\n"
                 "        if (y[j] > top)\n            top = y[j];\n"
                 f"    for (j = 0; j < {n_out}; ++j) {{\n"
-                "        y[j] = lut(lut_exp, 129, -16384, y[j] - top);\n"
+                f"        y[j] = {EXP_CALL}y[j] - top);\n"
                 "        sum += y[j];\n    }\n"
                 f"    for (j = 0; j < {n_out}; ++j)\n"
                 f"        y[j] = (int32_t)(((int64_t)y[j] * {1 << Q_ACT} + sum / 2) / sum);\n}}\n\n"
             )
             return "".join(body)
         if sig:
-            expr = f"lut({sig}, 257, -16384, a)"
+            expr = f"lut({sig}, {len(SIGMOID)}, {LUT_LO}, a)"
         elif act == "relu":
             expr = "(a > 0 ? a : 0)"
         else:
