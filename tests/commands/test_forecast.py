@@ -253,3 +253,32 @@ def test_plot_gates_errors(tmp_path):
     csv = monthly_csv(tmp_path, seasonal(30))
     res = run_cli("plot-gates", str(path), str(csv), "--lag", "5")
     assert res.returncode == 2 and "has no LSTM layer" in res.stderr
+
+
+def test_a_european_long_format_file_runs_end_to_end(tmp_path, capsys):
+    """`;` separators, decimal commas, day-first dates, no id column, one missing month:
+    read as a two-series monthly panel, the gap filled only when asked."""
+    months = pd.date_range("2015-01-01", periods=60, freq="MS").strftime("%d.%m.%Y")
+    y = np.concatenate([100 + 10 * np.sin(np.arange(60) / 12 * 2 * np.pi),
+                        50 + 5 * np.cos(np.arange(60) / 12 * 2 * np.pi)])  # fmt: skip
+    df = pd.DataFrame(
+        {
+            "Region": np.repeat(["Nord", "Süd"], 60),
+            "Datum": np.tile(months, 2),
+            "Umsatz": [f"{v:.2f}".replace(".", ",") for v in y],
+        }
+    ).drop(index=20)
+    path = tmp_path / "umsatz.csv"
+    df.to_csv(path, sep=";", index=False)
+    out = tmp_path / "out"
+    assert main(["forecast", str(path), "--out", str(out), *FAST]) == 2
+    assert "skips 1 step(s) of 'MS'" in capsys.readouterr().err and not out.exists()
+    assert main(["forecast", str(path), "--out", str(out), "--fill", "interpolate", *FAST]) == 0
+    head = capsys.readouterr().out.splitlines()[0]
+    for words in ("2 series, 120 steps (1 filled", "separator ';' (detected)",
+                  "decimal mark ',' (detected)", "id column 'Region' detected",
+                  "dates read day first (01.02.2015 = 1 February 2015)"):  # fmt: skip
+        assert words in head, head
+    forecast = pd.read_csv(out / "forecast.csv")
+    assert sorted(forecast["unique_id"].unique()) == ["Nord", "Süd"]
+    assert forecast["ds"].iloc[0] == "2020-01-01"  # the month after the last, read day first

@@ -141,3 +141,39 @@ def test_regular_time_on_numbers_refuses_freq():
         regular_time(pd.Index([1, 2, 3]), "year", freq="D")
     with pytest.raises(ValueError, match=r"steps by 2 except from line 4"):
         regular_time(pd.Index([0, 2, 4, 5, 7]), "n")
+
+
+@pytest.mark.parametrize(
+    "fmt, note",
+    [
+        ("%d.%m.%Y", "dates read day first (01.02.2000 = 1 February 2000)"),
+        ("%m/%d/%Y", "dates read month first (02/01/2000 = 1 February 2000)"),
+        ("%Y-%m-%d", ""),  # ISO dates are never read year-day-month
+    ],
+)
+def test_ambiguous_dates_are_read_the_way_that_gives_a_regular_axis(tmp_path, fmt, note):
+    months = pd.date_range("2000-01-01", periods=30, freq="MS")
+    df = pd.DataFrame({"month": months.strftime(fmt), "v": np.arange(30.0)})
+    data = read_series_csv(write(tmp_path, df))
+    assert data.time.freqstr == "MS" and data.season == 12 and len(data.values) == 30
+    assert data.read_note == note
+
+
+def test_unambiguous_day_first_dates_need_no_note(tmp_path):
+    days = pd.date_range("2000-01-13", periods=40, freq="D")
+    data = read_series_csv(write(tmp_path, pd.DataFrame({"d": days.strftime("%d.%m.%Y"),
+                                                         "v": np.arange(40.0)})))  # fmt: skip
+    assert data.time.freqstr == "D" and data.read_note == ""
+    assert str(data.time[0].date()) == "2000-01-13"
+
+
+def test_filling_never_invents_more_steps_than_the_data_holds(tmp_path):
+    # Ten rows spread over a year of days: not gaps to fill, a misread axis.
+    sparse = pd.DataFrame({"date": pd.date_range("2000-01-01", periods=10, freq="37D"),
+                           "v": np.arange(10.0)})  # fmt: skip
+    path = write(tmp_path, sparse)
+    with pytest.raises(ValueError, match=r"filling would insert \d+ steps among 10 rows"):
+        read_series_csv(path, freq="D", fill="interpolate")
+    years = pd.DataFrame({"year": [1900, 1901, 1902, 1990], "v": [1.0, 2.0, 3.0, 4.0]})
+    with pytest.raises(ValueError, match="filling would insert 87 steps among 4 rows"):
+        read_series_csv(write(tmp_path, years, "y.csv"), fill="ffill")

@@ -23,7 +23,7 @@ from lstmkit.forecast.timeaxis import (
     infer_season,
     lines,
     looks_like_dates,
-    parse_time,
+    parse_time_noted,
     regular_time,
 )
 
@@ -246,7 +246,8 @@ def series_from_frame(
     values, rows = numeric_column(df[target], what), np.arange(len(df))
     inserted = 0
     if time:
-        t = parse_time(df[time], time)
+        t, date_note = parse_time_noted(df[time], time)
+        read_note = "; ".join(n for n in (read_note, date_note) if n)
         check_order(t, time)
         t, positions = regular_time(t, time, freq=freq, fill=fill)
         inserted = len(t) - len(values)

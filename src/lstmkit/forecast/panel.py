@@ -30,7 +30,7 @@ from lstmkit.forecast.timeaxis import (
     infer_season,
     lines,
     looks_like_dates,
-    parse_time,
+    parse_time_noted,
     regular_time,
 )
 
@@ -116,7 +116,7 @@ def from_frame(
         rows = np.flatnonzero(df[id_col].isna())
         raise ValueError(f"{where}: id column {id_col!r} is empty on lines {lines(rows)}")
     ids = df[id_col].astype(str)
-    time_all = parse_time(df[time_col], time_col)
+    time_all, date_note = parse_time_noted(df[time_col], time_col)
     order = pd.unique(ids.to_numpy())
     rows_of = ids.groupby(ids, sort=False).indices
     values, times, freqs, filled, inserted = [], [], Counter(), 0, 0
@@ -140,7 +140,7 @@ def from_frame(
             freqs[t.freqstr] += 1
     season, note = _panel_season(times, freqs, len(order))
     return Panel([str(u) for u in order], values, times, target, time_col, id_col, season, note,
-                 filled, inserted=inserted)  # fmt: skip
+                 filled, date_note, inserted)  # fmt: skip
 
 
 def _panel_season(times, freqs: Counter, n: int) -> tuple[int, str]:
@@ -241,4 +241,4 @@ def read_panel_csv(
                        freq=freq, where=repr(str(path)))  # fmt: skip
     from dataclasses import replace
 
-    return replace(panel, read_note="; ".join(notes))
+    return replace(panel, read_note="; ".join(n for n in (*notes, panel.read_note) if n))

@@ -16,6 +16,7 @@ from collections import Counter
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.api import guess_datetime_format
 
 from lstmkit.forecast.seasonality import season_from_freq
 
@@ -45,20 +46,68 @@ def _quarters(col: pd.Series) -> pd.DatetimeIndex | None:
     return pd.DatetimeIndex(pd.to_datetime({"year": year, "month": 3 * quarter - 2, "day": 1}))
 
 
-def _as_dates(col: pd.Series) -> pd.Series:
-    """Each value as a timestamp, NaT where it is not a date: first in the format of
-    the first value (fast), then value by value for the rest."""
+def _date_formats(sample: str) -> list[tuple[str, bool]]:
+    """``(format, dayfirst)`` readings of a date such as ``sample``: month first and day
+    first when they differ (``01.02.2015``), never year-day-month."""
+    out: list[tuple[str, bool]] = []
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "could not infer format": we check every value
-        try:
-            fast = pd.to_datetime(col, errors="coerce")
-        except (ValueError, TypeError, OverflowError):
-            fast = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
-        rest = fast.isna() & col.notna()
-        if rest.any():
-            fast = fast.copy()
-            fast[rest] = pd.to_datetime(col[rest], errors="coerce", format="mixed")
-        return fast
+        warnings.simplefilter("ignore")
+        for dayfirst in (False, True):
+            fmt = guess_datetime_format(sample, dayfirst=dayfirst)
+            if fmt and not re.search(r"%Y.*%d.*%m", fmt) and fmt not in [f for f, _ in out]:
+                out.append((fmt, dayfirst))
+    return out
+
+
+def _regularity(parsed: pd.Series) -> float:
+    """1 when the distinct dates follow a frequency, 0.5 when most runs of them do (a gap),
+    else 0: how a reading of ambiguous dates is chosen."""
+    t = pd.DatetimeIndex(parsed.dropna().unique()).sort_values()
+    if len(t) < 3:
+        return 0.0
+    if pd.infer_freq(t) is not None:
+        return 1.0
+    return 0.5 if _majority_freq(t) is not None else 0.0
+
+
+def _as_dates(col: pd.Series) -> tuple[pd.Series, str]:
+    """Each value as a timestamp (NaT where it is not a date), and a note when the
+    reading was a choice. Dates such as ``01.02.2015`` read either month first or day
+    first: every value is parsed both ways with one format, and the reading that parses
+    more values, then gives the more regular axis, wins (day first on a tie for dates
+    written with dots, the convention of ``dd.mm.yyyy``). Values that fit neither format
+    are read one by one in the chosen order."""
+    present = col.dropna().astype(str).str.strip()
+    if present.empty:
+        return pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]"), ""
+    sample = present.iloc[0]
+    readings = []
+    for fmt, dayfirst in _date_formats(sample):
+        parsed = pd.to_datetime(col, format=fmt, errors="coerce")
+        european = dayfirst and "." in sample
+        readings.append(((int(parsed.notna().sum()), _regularity(parsed), european),
+                         parsed, dayfirst))  # fmt: skip
+    if readings:
+        score, parsed, dayfirst = max(readings, key=lambda r: r[0])
+    else:
+        parsed, dayfirst, score = pd.Series(pd.NaT, index=col.index), False, (0, 0, False)
+    rest = parsed.isna() & col.notna()
+    if rest.any():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "could not infer format": we check every value
+            parsed = parsed.astype("datetime64[ns]").copy()
+            parsed[rest] = pd.to_datetime(col[rest], errors="coerce", format="mixed",
+                                          dayfirst=dayfirst)  # fmt: skip
+    others = [r for r in readings if r[2] != dayfirst]
+    note = ""
+    if others and others[0][0][0] == score[0]:  # both readings parse every value
+        differ = np.flatnonzero((others[0][1] != parsed).to_numpy() & parsed.notna().to_numpy())
+        if differ.size:
+            k = col.index[differ[0]]
+            ts = parsed[k]
+            order = "day first" if dayfirst else "month first"
+            note = f"dates read {order} ({str(col[k]).strip()} = {ts.day} {ts:%B %Y})"
+    return parsed, note
 
 
 def looks_like_dates(col: pd.Series) -> bool:
@@ -69,21 +118,27 @@ def looks_like_dates(col: pd.Series) -> bool:
     if _quarters(col) is not None:
         return True
     present = col.dropna()
-    return len(present) > 0 and _as_dates(present).notna().mean() >= 0.8
+    return len(present) > 0 and _as_dates(present)[0].notna().mean() >= 0.8
 
 
 def parse_time(col: pd.Series, name: str) -> pd.Index:
     """The time column as an Index: quarter labels and dates → DatetimeIndex, numbers →
     Index. A missing value or a value that is not a date is an error naming its line."""
+    return parse_time_noted(col, name)[0]
+
+
+def parse_time_noted(col: pd.Series, name: str) -> tuple[pd.Index, str]:
+    """:func:`parse_time`, and a note for the run's header when reading the dates took a
+    choice (day first or month first)."""
     if pd.api.types.is_numeric_dtype(col):
         if col.isna().any():
             rows = np.flatnonzero(col.isna())
             raise ValueError(f"time column {name!r} has missing values (lines {lines(rows)})")
-        return pd.Index(col.to_numpy())
+        return pd.Index(col.to_numpy()), ""
     quarters = _quarters(col)
     if quarters is not None:
-        return quarters
-    parsed = _as_dates(col)
+        return quarters, ""
+    parsed, note = _as_dates(col)
     bad = np.flatnonzero(parsed.isna())
     if bad.size:
         what = "is empty" if pd.isna(col.iloc[bad[0]]) else f"has {str(col.iloc[bad[0]])!r}"
@@ -91,7 +146,7 @@ def parse_time(col: pd.Series, name: str) -> pd.Index:
             f"time column {name!r} is not all dates: line {bad[0] + 2} {what} "
             f"({_count(bad)}); correct or remove those rows"
         )
-    return pd.DatetimeIndex(parsed)
+    return pd.DatetimeIndex(parsed), note
 
 
 def check_order(t: pd.Index, name: str, rows: np.ndarray | None = None) -> None:
@@ -247,6 +302,7 @@ def _regular_dates(t, name, rows, freq, fill):
     if missing and fill is None:
         k = int(np.flatnonzero(np.diff(pos) > 1)[0]) + 1
         raise _gap_error(name, t, missing, rows, k, repr(found))
+    _check_invented(name, t, missing, n)
     return grid, pos
 
 
@@ -270,8 +326,20 @@ def _regular_numbers(t, name, rows, fill):
     if fill is None:
         k = int(np.flatnonzero(np.diff(pos) > 1)[0]) + 1
         raise _gap_error(name, t, int(pos[-1] + 1 - n), rows, k, f"{step}")
+    _check_invented(name, t, int(pos[-1] + 1 - n), n)
     grid = pd.Index(values[0] + step * np.arange(pos[-1] + 1))
     return grid, pos
+
+
+def _check_invented(name: str, t: pd.Index, missing: int, n: int) -> None:
+    """Filling may insert a few missing steps, never more steps than the data holds: that
+    is a misread or irregular time axis, not gaps."""
+    if missing > n:
+        raise ValueError(
+            f"time column {name!r}: filling would insert {missing} steps among {n} rows "
+            f"({stamp(t[0])} to {stamp(t[-1])}), more than the data holds; the dates are "
+            "probably read wrongly or irregular: check them, or give --freq F"
+        )
 
 
 def future_index(t: pd.Index, steps: int) -> pd.Index:
