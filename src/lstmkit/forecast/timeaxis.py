@@ -82,11 +82,12 @@ def _as_dates(col: pd.Series) -> tuple[pd.Series, str]:
         return pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]"), ""
     sample = present.iloc[0]
     readings = []
-    for fmt, dayfirst in _date_formats(sample):
+    formats = _date_formats(sample)
+    for fmt, dayfirst in formats:
         parsed = pd.to_datetime(col, format=fmt, errors="coerce")
         european = dayfirst and "." in sample
-        readings.append(((int(parsed.notna().sum()), _regularity(parsed), european),
-                         parsed, dayfirst))  # fmt: skip
+        regular = _regularity(parsed) if len(formats) > 1 else 0.0  # a choice to make
+        readings.append(((int(parsed.notna().sum()), regular, european), parsed, dayfirst))
     if readings:
         score, parsed, dayfirst = max(readings, key=lambda r: r[0])
     else:
@@ -118,7 +119,11 @@ def looks_like_dates(col: pd.Series) -> bool:
     if _quarters(col) is not None:
         return True
     present = col.dropna()
-    return len(present) > 0 and _as_dates(present)[0].notna().mean() >= 0.8
+    if present.empty:
+        return False
+    # A sample decides: spread over the column, enough to see a few bad values.
+    sample = present.iloc[np.unique(np.linspace(0, len(present) - 1, 500).astype(int))]
+    return bool(_as_dates(sample)[0].notna().mean() >= 0.8)
 
 
 def parse_time(col: pd.Series, name: str) -> pd.Index:
