@@ -184,6 +184,37 @@ def _dense(layer: Dense, v: np.ndarray, C: Counter) -> np.ndarray:
     return {None: lambda a: a, "sigmoid": C.sigmoid, "tanh": C.tanh, "relu": C.relu}[act](z)
 
 
+def step_ops(kind: str, options: dict, weights: dict, in_size: int) -> Ops:
+    """The operations of one step of one direction (recurrent ``kind``) or of one
+    application (``"dense"``), by running the cell's definition above with tallied
+    arithmetic on zeros: the C exporter writes its COUNT lines from this, so the counts
+    come from the one definition of each cell.
+
+    Parameters
+    ----------
+    kind : ``"lstm"``, ``"gru"``, ``"rnn"`` or ``"dense"``.
+    options : ``H``, ``P``, ``peephole``, ``reset_after``, ``activation``.
+    weights : parameter name → array, canonical layouts.
+    in_size : input features of the step.
+    """
+    from types import SimpleNamespace
+
+    C = Counter()
+    p = {k: np.asarray(v, np.float64) for k, v in weights.items()}
+    x = np.zeros(in_size)
+    if kind == "dense":
+        _dense(SimpleNamespace(params=p, activation=options["activation"]), x, C)
+    else:
+        o = options
+        cell = SimpleNamespace(H=o["H"], P=o["P"] if o.get("proj") else 0,
+                               peephole=o.get("peephole", False),
+                               reset_after=o.get("reset_after", True),
+                               activation=o.get("activation", "tanh"))  # fmt: skip
+        state = (np.zeros(o["P"]), np.zeros(o["H"])) if kind == "lstm" else (np.zeros(o["H"]),)
+        {"lstm": _lstm_step, "gru": _gru_step, "rnn": _rnn_step}[kind](cell, p, x, state, C)
+    return next(iter(C.tallies().values()))
+
+
 @dataclass(frozen=True)
 class CountedRun:
     """What :func:`count_forward` returns.

@@ -15,6 +15,8 @@ import re
 import numpy as np
 
 from lstmkit import __version__
+from lstmkit.cost.counting import step_ops
+from lstmkit.cost.tally import Ops
 from lstmkit.export.plan import CLayer, ExportError, Plan
 
 PER_LINE = 8
@@ -81,10 +83,13 @@ class _Emitter:
                          f"    float sequence[{p.sequence_arena}];\n")  # fmt: skip
         return "".join(lines)
 
-    def count(self, layer, d, kind, n) -> str:
-        if not n:
-            return ""
-        return f"    COUNT({self.rows[(layer.index, d)]}, {kind}, {n});\n"
+    def counts(self, la: CLayer, d) -> str:
+        """COUNT lines of one step (or application) of ``la``: the operations of the
+        cell's one definition (cost.counting.step_ops), not figures typed here."""
+        ops = step_ops(la.kind, la.options, la.weights[d], la.in_size)
+        row = self.rows[(la.index, d)]
+        return "".join(f"    COUNT({row}, {name}, {getattr(ops, name)});\n"
+                       for name in Ops.NAMES if getattr(ops, name))  # fmt: skip
 
     # -- pieces ------------------------------------------------------------------------
     def data(self) -> str:
@@ -107,42 +112,32 @@ class _Emitter:
             "    float *a = st->scratch; /* [i | f | o | g] */\n    int j;\n",
             f"    mv(a, {w('Wx')}, x, {4 * H}, {D});\n",
             f"    mv_acc(a, {w('Wh')}, {h}, {4 * H}, {P});\n",
-            self.count(la, d, "macc", 4 * H * (D + P)),
             f"    add(a, {w('b')}, {4 * H});\n",
-            self.count(la, d, "elementwise", 4 * H),
         ]
         if o["peephole"]:
             body += [
                 f"    for (j = 0; j < {H}; ++j) {{ /* a_i, a_f look at c_(t-1) */\n"
                 f"        a[j] += {w('peepholes')}[j] * {c}[j];\n"
                 f"        a[{H} + j] += {w('peepholes')}[{H} + j] * {c}[j];\n    }}\n",
-                self.count(la, d, "elementwise", 4 * H),
             ]
         body += [
             f"    for (j = 0; j < {H}; ++j) {{\n"
             f"        float i = sigm(a[j]), f = sigm(a[{H} + j]), g = tanhf(a[{3 * H} + j]);\n"
             f"        {c}[j] = f * {c}[j] + i * g;\n    }}\n",
-            self.count(la, d, "sigmoid", 2 * H),
-            self.count(la, d, "tanh", H),
-            self.count(la, d, "elementwise", 3 * H),
         ]
         if o["peephole"]:
             body += [
                 f"    for (j = 0; j < {H}; ++j) /* the output gate sees c_t */\n"
                 f"        a[{2 * H} + j] += {w('peepholes')}[{2 * H} + j] * {c}[j];\n",
-                self.count(la, d, "elementwise", 2 * H),
             ]
         m = "a" if o["proj"] else "out"  # with a projection, m = o*tanh(c) reuses a_i
         body += [
             f"    for (j = 0; j < {H}; ++j)\n"
             f"        {m}[j] = sigm(a[{2 * H} + j]) * tanhf({c}[j]);\n",
-            self.count(la, d, "sigmoid", H),
-            self.count(la, d, "tanh", H),
-            self.count(la, d, "elementwise", H),
         ]
         if o["proj"]:
-            body += [f"    mv(out, {w('Wr')}, a, {P}, {H});\n", self.count(la, d, "macc", P * H)]
-        body.append(f"    copy({h}, out, {P});\n}}\n\n")
+            body.append(f"    mv(out, {w('Wr')}, a, {P}, {H});\n")
+        body.append(f"    copy({h}, out, {P});\n" + self.counts(la, d) + "}\n\n")
         return "".join(body)
 
     def gru(self, la: CLayer, d) -> str:
@@ -158,20 +153,14 @@ class _Emitter:
             "    int j;\n",
             f"    mv(a, {w('Wx')}, x, {2 * H}, {D});\n",
             f"    mv_acc(a, {w('Wh')}, {h}, {2 * H}, {H});\n",
-            self.count(la, d, "macc", 2 * H * (D + H)),
             f"    add(a, {w('bx')}, {2 * H});\n    add(a, {w('bh')}, {2 * H});\n",
-            self.count(la, d, "elementwise", 4 * H),
             f"    mv(a + {2 * H}, {w('Wx')} + {2 * H * D}, x, {H}, {D});\n",
             f"    add(a + {2 * H}, {w('bx')} + {2 * H}, {H});\n",
-            self.count(la, d, "macc", H * D),
-            self.count(la, d, "elementwise", H),
         ]
         if after:
             body += [
                 f"    mv(a + {3 * H}, {w('Wh')} + {2 * H * H}, {h}, {H}, {H});\n",
                 f"    add(a + {3 * H}, {w('bh')} + {2 * H}, {H});\n",
-                self.count(la, d, "macc", H * H),
-                self.count(la, d, "elementwise", H),
                 f"    for (j = 0; j < {H}; ++j) {{\n"
                 f"        float r = sigm(a[j]), z = sigm(a[{H} + j]);\n"
                 f"        float n = tanhf(a[{2 * H} + j] + r * a[{3 * H} + j]);\n"
@@ -187,17 +176,12 @@ class _Emitter:
                 f"        acc += {w('bh')}[{2 * H} + j];\n"
                 f"        a[{2 * H} + j] = tanhf(a[{2 * H} + j] + acc);\n"
                 f"    }}\n",
-                self.count(la, d, "macc", H * H),
-                self.count(la, d, "elementwise", H),
                 f"    for (j = 0; j < {H}; ++j) {{\n"
                 f"        float n = a[{2 * H} + j];\n"
                 f"        out[j] = n + a[{H} + j] * ({h}[j] - n);\n    }}\n",
             ]
         body += [
-            self.count(la, d, "sigmoid", 2 * H),
-            self.count(la, d, "tanh", H),
-            self.count(la, d, "elementwise", 5 * H),
-            f"    copy({h}, out, {H});\n}}\n\n",
+            f"    copy({h}, out, {H});\n" + self.counts(la, d) + "}\n\n",
         ]
         return "".join(body)
 
@@ -213,12 +197,9 @@ class _Emitter:
                 self.step_sig(la, d),
                 "    float *a = st->scratch;\n    int j;\n",
                 f"    mv(a, {w('Wx')}, x, {H}, {D});\n    mv_acc(a, {w('Wh')}, {h}, {H}, {H});\n",
-                self.count(la, d, "macc", H * (D + H)),
                 f"    add(a, {w('b')}, {H});\n",
-                self.count(la, d, "elementwise", H),
                 f"    for (j = 0; j < {H}; ++j)\n        out[j] = {act};\n",
-                self.count(la, d, o["activation"], H),
-                f"    copy({h}, out, {H});\n}}\n\n",
+                f"    copy({h}, out, {H});\n" + self.counts(la, d) + "}\n\n",
             ]
         )
 
@@ -231,14 +212,11 @@ class _Emitter:
             f"static void {_tag(la, None)}_apply(const float *x, float *out)\n{{\n",
             "    int j;\n" if act is not None else "",
             f"    mv(out, {w('W')}, x, {n}, {k});\n    add(out, {w('b')}, {n});\n",
-            self.count(la, None, "macc", n * k),
-            self.count(la, None, "elementwise", n),
         ]
         if act in ("sigmoid", "tanh", "relu"):
             f = {"sigmoid": "sigm(out[j])", "tanh": "tanhf(out[j])",
                  "relu": "(out[j] > 0.0f ? out[j] : 0.0f)"}[act]  # fmt: skip
-            body += [f"    for (j = 0; j < {n}; ++j)\n        out[j] = {f};\n",
-                     self.count(la, None, act, n)]  # fmt: skip
+            body += [f"    for (j = 0; j < {n}; ++j)\n        out[j] = {f};\n"]  # fmt: skip
         elif act == "softmax":
             body += [
                 "    {\n        float top = out[0], sum = 0.0f;\n"
@@ -247,10 +225,8 @@ class _Emitter:
                 f"        for (j = 0; j < {n}; ++j) {{\n"
                 "            out[j] = expf(out[j] - top);\n            sum += out[j];\n        }\n"
                 f"        for (j = 0; j < {n}; ++j)\n            out[j] /= sum;\n    }}\n",
-                self.count(la, None, "elementwise", 4 * n),
-                self.count(la, None, "exp", n),
             ]
-        body.append("}\n\n")
+        body.append(self.counts(la, None) + "}\n\n")
         return "".join(body)
 
     # -- the public functions ------------------------------------------------------------
