@@ -22,11 +22,11 @@ import numpy as np
 
 from lstmkit.cost.formulas import param_shapes
 from lstmkit.cost.tally import Ops, total
-from lstmkit.layers.cells import GRUCell, LSTMCell, RNNCell
 from lstmkit.layers.dense import Dense
 from lstmkit.layers.dropout import Dropout
 from lstmkit.layers.recurrent import Recurrent
 from lstmkit.ops.validate import check_lengths
+from lstmkit.steps.define import STEPS, cell_options, dense_apply
 
 Key = tuple[str, str | None]
 
@@ -101,59 +101,18 @@ class Counter:
         self._tally("exp", a.size)
         return np.exp(a)
 
+    def keep(self, a: np.ndarray, name: str) -> np.ndarray:
+        """A state carried to the next step: stored as computed (float64)."""
+        return a
+
     def tallies(self) -> dict[Key, Ops]:
         return {k: Ops(**v) for k, v in self.counts.items()}
 
 
-# -- one time step of each cell, in the equations' order --------------------------------
-def _lstm_step(cell: LSTMCell, p, x, state, C: Counter):
-    h, c = state
-    H = cell.H
-    a = C.affine([(p["Wx"], x), (p["Wh"], h)], p["b"])
-    a_i, a_f, a_o, a_g = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
-    if cell.peephole:
-        p_i, p_f, p_o = np.split(p["peepholes"], 3)
-        a_i = C.add(a_i, C.mul(p_i, c))
-        a_f = C.add(a_f, C.mul(p_f, c))
-    i, f, g = C.sigmoid(a_i), C.sigmoid(a_f), C.tanh(a_g)
-    c_new = C.add(C.mul(f, c), C.mul(i, g))
-    if cell.peephole:
-        a_o = C.add(a_o, C.mul(p_o, c_new))  # the output gate sees the new cell
-    m = C.mul(C.sigmoid(a_o), C.tanh(c_new))
-    h_new = C.affine([(p["Wr"], m)]) if cell.P else m
-    return h_new, (h_new, c_new)
-
-
-def _gru_step(cell: GRUCell, p, x, state, C: Counter):
-    (h,) = state
-    H = cell.H
-    Wx, Wh, bx, bh = p["Wx"], p["Wh"], p["bx"], p["bh"]
-    rz = C.add(C.affine([(Wx[: 2 * H], x), (Wh[: 2 * H], h)], bx[: 2 * H]), bh[: 2 * H])
-    r, z = C.sigmoid(rz[:H]), C.sigmoid(rz[H:])
-    xn = C.affine([(Wx[2 * H :], x)], bx[2 * H :])
-    if cell.reset_after:
-        hn = C.affine([(Wh[2 * H :], h)], bh[2 * H :])
-        n = C.tanh(C.add(xn, C.mul(r, hn)))
-    else:
-        hn = C.affine([(Wh[2 * H :], C.mul(r, h))], bh[2 * H :])
-        n = C.tanh(C.add(xn, hn))
-    h_new = C.add(n, C.mul(z, C.sub(h, n)))  # (1 − z) ⊙ n + z ⊙ h
-    return h_new, (h_new,)
-
-
-def _rnn_step(cell: RNNCell, p, x, state, C: Counter):
-    (h,) = state
-    a = C.affine([(p["Wx"], x), (p["Wh"], h)], p["b"])
-    h_new = C.tanh(a) if cell.activation == "tanh" else C.relu(a)
-    return h_new, (h_new,)
-
-
-_STEPS = {LSTMCell: _lstm_step, GRUCell: _gru_step, RNNCell: _rnn_step}
-
-
 def _run_recurrent(layer: Recurrent, xs: np.ndarray, C: Counter) -> np.ndarray:
     """``xs (L, D)`` valid steps of one sequence → ``(L, dirs·P)`` or ``(dirs·P,)``."""
-    step = _STEPS[type(layer.cell)]
+    kind, options = cell_options(layer.cell)
+    step = STEPS[kind]
     outs = []
     for d in layer.directions:
         C.key = (layer.name, d)
@@ -164,7 +123,7 @@ def _run_recurrent(layer: Recurrent, xs: np.ndarray, C: Counter) -> np.ndarray:
         state = tuple(np.zeros(n) for n in layer.cell.state_sizes())
         hs = []
         for x_t in xs if d == "forward" else xs[::-1]:
-            h, state = step(layer.cell, p, x_t, state, C)
+            h, state = step(options, p, x_t, state, C)
             hs.append(h)
         if layer.return_sequences:
             outs.append(np.array(hs if d == "forward" else hs[::-1]))
@@ -174,44 +133,34 @@ def _run_recurrent(layer: Recurrent, xs: np.ndarray, C: Counter) -> np.ndarray:
 
 
 def _dense(layer: Dense, v: np.ndarray, C: Counter) -> np.ndarray:
-    W = np.asarray(layer.params["W"], np.float64)
-    b = np.asarray(layer.params["b"], np.float64)
-    z = C.affine([(W, v)], b)
-    act = layer.activation
-    if act == "softmax":
-        e = C.exp(C.sub(z, C.max(z)))
-        return C.div(e, C.sum(e))
-    return {None: lambda a: a, "sigmoid": C.sigmoid, "tanh": C.tanh, "relu": C.relu}[act](z)
+    p = {k: np.asarray(a, np.float64) for k, a in layer.params.items()}
+    return dense_apply({"activation": layer.activation}, p, v, C)
 
 
 def step_ops(kind: str, options: dict, weights: dict, in_size: int) -> Ops:
     """The operations of one step of one direction (recurrent ``kind``) or of one
-    application (``"dense"``), by running the cell's definition above with tallied
+    application (``"dense"``), by running the cell's one definition
+    (:mod:`lstmkit.steps.define`) with tallied
     arithmetic on zeros: the C exporter writes its COUNT lines from this, so the counts
     come from the one definition of each cell.
 
     Parameters
     ----------
     kind : ``"lstm"``, ``"gru"``, ``"rnn"`` or ``"dense"``.
-    options : ``H``, ``P``, ``peephole``, ``reset_after``, ``activation``.
+    options : the cell's options (:func:`lstmkit.steps.define.cell_options`), or
+        ``activation`` for Dense.
     weights : parameter name → array, canonical layouts.
     in_size : input features of the step.
     """
-    from types import SimpleNamespace
-
     C = Counter()
     p = {k: np.asarray(v, np.float64) for k, v in weights.items()}
     x = np.zeros(in_size)
     if kind == "dense":
-        _dense(SimpleNamespace(params=p, activation=options["activation"]), x, C)
+        dense_apply(options, p, x, C)
     else:
-        o = options
-        cell = SimpleNamespace(H=o["H"], P=o["P"] if o.get("proj") else 0,
-                               peephole=o.get("peephole", False),
-                               reset_after=o.get("reset_after", True),
-                               activation=o.get("activation", "tanh"))  # fmt: skip
-        state = (np.zeros(o["P"]), np.zeros(o["H"])) if kind == "lstm" else (np.zeros(o["H"]),)
-        {"lstm": _lstm_step, "gru": _gru_step, "rnn": _rnn_step}[kind](cell, p, x, state, C)
+        state = (np.zeros(options["P"]), np.zeros(options["H"])) if kind == "lstm" else (
+            np.zeros(options["H"]),)
+        STEPS[kind](options, p, x, state, C)
     return next(iter(C.tallies().values()))
 
 

@@ -17,7 +17,11 @@ import numpy as np
 from lstmkit import __version__
 from lstmkit.cost.counting import step_ops
 from lstmkit.cost.tally import Ops
+from lstmkit.export.c_step import FloatC, Names, step_body
 from lstmkit.export.plan import CLayer, ExportError, Plan
+from lstmkit.steps.define import state_names
+from lstmkit.steps.graph import Tracer, trace_step
+from lstmkit.steps.schedule import Area, Memory, schedule
 
 PER_LINE = 8
 
@@ -100,134 +104,25 @@ class _Emitter:
                     out.append(_array(self.w(la, d, key), arr, align=f"{self.n}_ALIGNED"))
         return "".join(out)
 
-    def lstm(self, la: CLayer, d) -> str:
-        o = la.options
-        H, P, D = o["H"], o["P"], la.in_size
-        w = lambda k: self.w(la, d, k)  # noqa: E731
-        h, c = self.s(la, d, "h"), self.s(la, d, "c")
-        body = [
-            f"/* {la.row(d)}: LSTM step, D={D} H={H}{f' P={P}' if o['proj'] else ''}"
-            f"{' peephole' if o['peephole'] else ''}. */\n",
-            self.step_sig(la, d),
-            "    float *a = st->scratch; /* [i | f | o | g] */\n    int j;\n",
-            f"    mv(a, {w('Wx')}, x, {4 * H}, {D});\n",
-            f"    mv_acc(a, {w('Wh')}, {h}, {4 * H}, {P});\n",
-            f"    add(a, {w('b')}, {4 * H});\n",
-        ]
-        if o["peephole"]:
-            body += [
-                f"    for (j = 0; j < {H}; ++j) {{ /* a_i, a_f look at c_(t-1) */\n"
-                f"        a[j] += {w('peepholes')}[j] * {c}[j];\n"
-                f"        a[{H} + j] += {w('peepholes')}[{H} + j] * {c}[j];\n    }}\n",
-            ]
-        body += [
-            f"    for (j = 0; j < {H}; ++j) {{\n"
-            f"        float i = sigm(a[j]), f = sigm(a[{H} + j]), g = tanhf(a[{3 * H} + j]);\n"
-            f"        {c}[j] = f * {c}[j] + i * g;\n    }}\n",
-        ]
-        if o["peephole"]:
-            body += [
-                f"    for (j = 0; j < {H}; ++j) /* the output gate sees c_t */\n"
-                f"        a[{2 * H} + j] += {w('peepholes')}[{2 * H} + j] * {c}[j];\n",
-            ]
-        m = "a" if o["proj"] else "out"  # with a projection, m = o*tanh(c) reuses a_i
-        body += [
-            f"    for (j = 0; j < {H}; ++j)\n"
-            f"        {m}[j] = sigm(a[{2 * H} + j]) * tanhf({c}[j]);\n",
-        ]
-        if o["proj"]:
-            body.append(f"    mv(out, {w('Wr')}, a, {P}, {H});\n")
-        body.append(f"    copy({h}, out, {P});\n" + self.counts(la, d) + "}\n\n")
-        return "".join(body)
-
-    def gru(self, la: CLayer, d) -> str:
-        o = la.options
-        H, D = o["H"], la.in_size
-        w = lambda k: self.w(la, d, k)  # noqa: E731
-        h = self.s(la, d, "h")
-        after = o["reset_after"]
-        body = [
-            f"/* {la.row(d)}: GRU step, D={D} H={H}, reset_after={int(after)}. */\n",
-            self.step_sig(la, d),
-            f"    float *a = st->scratch; /* [r | z | x_n{' | h_n' if after else ''}] */\n",
-            "    int j;\n",
-            f"    mv(a, {w('Wx')}, x, {2 * H}, {D});\n",
-            f"    mv_acc(a, {w('Wh')}, {h}, {2 * H}, {H});\n",
-            f"    add(a, {w('bx')}, {2 * H});\n    add(a, {w('bh')}, {2 * H});\n",
-            f"    mv(a + {2 * H}, {w('Wx')} + {2 * H * D}, x, {H}, {D});\n",
-            f"    add(a + {2 * H}, {w('bx')} + {2 * H}, {H});\n",
-        ]
-        if after:
-            body += [
-                f"    mv(a + {3 * H}, {w('Wh')} + {2 * H * H}, {h}, {H}, {H});\n",
-                f"    add(a + {3 * H}, {w('bh')} + {2 * H}, {H});\n",
-                f"    for (j = 0; j < {H}; ++j) {{\n"
-                f"        float r = sigm(a[j]), z = sigm(a[{H} + j]);\n"
-                f"        float n = tanhf(a[{2 * H} + j] + r * a[{3 * H} + j]);\n"
-                f"        out[j] = n + z * ({h}[j] - n);\n    }}\n",
-            ]
+    def cell(self, la: CLayer, d) -> str:
+        """A recurrent layer's step function, or a Dense layer's: the cell's one
+        definition, traced, scheduled into the layer's scratch and printed."""
+        graph = trace_step(la.kind, la.options, la.weights[d], la.in_size, Tracer())
+        names = Names({"x": "x", "out": "out"}, lambda key: self.w(la, d, key))
+        if la.recurrent:
+            G, D = la.gates, la.in_size
+            memory = Memory([Area("s", G + D + la.options["P"], 4)], x=("s", G),
+                            out=("s", G + D))  # fmt: skip
+            names.spaces["s"] = "st->scratch"
+            for name in state_names(la.kind):
+                names.spaces[f"state:{name}"] = self.s(la, d, name)
+            head = self.step_sig(la, d)
         else:
-            body += [
-                f"    for (j = 0; j < {2 * H}; ++j)\n        a[j] = sigm(a[j]);\n",
-                f"    for (j = 0; j < {H}; ++j) /* r * h, in out until n is done */\n"
-                f"        out[j] = a[j] * {h}[j];\n",
-                f"    for (j = 0; j < {H}; ++j) {{\n"
-                f"        float acc = dot({w('Wh')} + {2 * H * H} + j * {H}, out, {H});\n"
-                f"        acc += {w('bh')}[{2 * H} + j];\n"
-                f"        a[{2 * H} + j] = tanhf(a[{2 * H} + j] + acc);\n"
-                f"    }}\n",
-                f"    for (j = 0; j < {H}; ++j) {{\n"
-                f"        float n = a[{2 * H} + j];\n"
-                f"        out[j] = n + a[{H} + j] * ({h}[j] - n);\n    }}\n",
-            ]
-        body += [
-            f"    copy({h}, out, {H});\n" + self.counts(la, d) + "}\n\n",
-        ]
-        return "".join(body)
-
-    def rnn(self, la: CLayer, d) -> str:
-        o = la.options
-        H, D = o["H"], la.in_size
-        w = lambda k: self.w(la, d, k)  # noqa: E731
-        h = self.s(la, d, "h")
-        act = "tanhf(a[j])" if o["activation"] == "tanh" else "(a[j] > 0.0f ? a[j] : 0.0f)"
-        return "".join(
-            [
-                f"/* {la.row(d)}: RNN step ({o['activation']}), D={D} H={H}. */\n",
-                self.step_sig(la, d),
-                "    float *a = st->scratch;\n    int j;\n",
-                f"    mv(a, {w('Wx')}, x, {H}, {D});\n    mv_acc(a, {w('Wh')}, {h}, {H}, {H});\n",
-                f"    add(a, {w('b')}, {H});\n",
-                f"    for (j = 0; j < {H}; ++j)\n        out[j] = {act};\n",
-                f"    copy({h}, out, {H});\n" + self.counts(la, d) + "}\n\n",
-            ]
-        )
-
-    def dense(self, la: CLayer) -> str:
-        n, k = la.out_size, la.in_size
-        w = lambda key: self.w(la, None, key)  # noqa: E731
-        act = la.options["activation"]
-        body = [
-            f"/* {la.row(None)}: Dense {k} -> {n}, activation {act}. */\n",
-            f"static void {_tag(la, None)}_apply(const float *x, float *out)\n{{\n",
-            "    int j;\n" if act is not None else "",
-            f"    mv(out, {w('W')}, x, {n}, {k});\n    add(out, {w('b')}, {n});\n",
-        ]
-        if act in ("sigmoid", "tanh", "relu"):
-            f = {"sigmoid": "sigm(out[j])", "tanh": "tanhf(out[j])",
-                 "relu": "(out[j] > 0.0f ? out[j] : 0.0f)"}[act]  # fmt: skip
-            body += [f"    for (j = 0; j < {n}; ++j)\n        out[j] = {f};\n"]  # fmt: skip
-        elif act == "softmax":
-            body += [
-                "    {\n        float top = out[0], sum = 0.0f;\n"
-                f"        for (j = 1; j < {n}; ++j)\n"
-                "            if (out[j] > top) top = out[j];\n"
-                f"        for (j = 0; j < {n}; ++j) {{\n"
-                "            out[j] = expf(out[j] - top);\n            sum += out[j];\n        }\n"
-                f"        for (j = 0; j < {n}; ++j)\n            out[j] /= sum;\n    }}\n",
-            ]
-        body.append(self.counts(la, None) + "}\n\n")
-        return "".join(body)
+            memory = Memory([Area("o", la.out_size, 4)], out=("o", 0))
+            names.spaces["o"] = "out"
+            head = f"static void {_tag(la, None)}_apply(const float *x, float *out)\n{{\n"
+        body = step_body(schedule(graph, memory), names, FloatC())
+        return f"/* {la.row(d)}: {describe(la)}. */\n" + head + body + self.counts(la, d) + "}\n\n"
 
     # -- the public functions ------------------------------------------------------------
     def slot_in(self, la: CLayer) -> str:
@@ -352,13 +247,7 @@ class _Emitter:
             f"#define COUNT(row, kind, n) ({n}_ops[row].kind += (unsigned long long)(n))\n"
             "#else\n#define COUNT(row, kind, n) ((void)0)\n#endif\n\n"
         )
-        cells = []
-        for la in p.layers:
-            if la.recurrent:
-                for d in la.directions:
-                    cells.append(getattr(self, la.kind)(la, d))
-            else:
-                cells.append(self.dense(la))
+        cells = [self.cell(la, d) for la in p.layers for d in la.directions]
         api = self.sequence_api() if p.bidirectional else self.streaming_api()
         code = "".join(cells) + self.reset() + api
         return head + self.data() + "\n" + _helpers(code) + code
@@ -451,6 +340,21 @@ class _Emitter:
             tail,
         ]
         return "".join(out)
+
+
+def describe(la: CLayer) -> str:
+    """A layer in words, for the comment above its C."""
+    o, D = la.options, la.in_size
+    if la.kind == "dense":
+        return f"Dense {D} -> {la.out_size}, activation {o['activation']}"
+    text = f"{la.kind.upper()} step, D={D} H={o['H']}"
+    if la.kind == "lstm":
+        text += (f" P={o['P']}" if o["proj"] else "") + (" peephole" if o["peephole"] else "")
+    elif la.kind == "gru":
+        text += f", reset_after={int(o['reset_after'])}"
+    else:
+        text += f", {o['activation']}"
+    return text
 
 
 def state_member(layer: CLayer, direction, key: str) -> str:
