@@ -158,8 +158,11 @@ def step_ops(kind: str, options: dict, weights: dict, in_size: int) -> Ops:
     if kind == "dense":
         dense_apply(options, p, x, C)
     else:
-        state = (np.zeros(options["P"]), np.zeros(options["H"])) if kind == "lstm" else (
-            np.zeros(options["H"]),)
+        state = (
+            (np.zeros(options["P"]), np.zeros(options["H"]))
+            if kind == "lstm"
+            else (np.zeros(options["H"]),)
+        )
         STEPS[kind](options, p, x, state, C)
     return next(iter(C.tallies().values()))
 

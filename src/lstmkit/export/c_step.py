@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from lstmkit.steps import fixed
 from lstmkit.steps.graph import FLOAT_OPS, REPEATS_OPERAND, Node
 from lstmkit.steps.schedule import LEAVES, REDUCTIONS, Copy, Loc, Loop, Reduce, Schedule
 
@@ -44,15 +45,15 @@ class FloatC:
     def ctype(self, node: Node) -> str:
         return "float"
 
-    def elementwise(self, node: Node, args: list[str]) -> str:
-        return FLOAT_OPS[node.op][1].format(*args)
+    def elementwise(self, node: Node, args: list[tuple[Node, str]]) -> str:
+        return FLOAT_OPS[node.op][1].format(*(text for _, text in args))
 
     def repeats(self, node: Node) -> bool:
         return node.op in REPEATS_OPERAND
 
-    def affine(self, node: Node, row: int, names: Names, vectors: list[str]) -> str:
+    def affine(self, node: Node, row: int, names: Names, vectors: list[tuple[str, int]]) -> str:
         terms = []
-        for (W, _), vec in zip(node.attrs["products"], vectors, strict=True):
+        for (W, _), (vec, _) in zip(node.attrs["products"], vectors, strict=True):
             r = index(W.lo + row)
             start = f"{r} * {W.cols}" if r == "j" else f"({r}) * {W.cols}"
             terms.append(f"dot({names.param(W.key)} + {start}, {vec}, {W.cols})")
@@ -70,6 +71,44 @@ class FloatC:
 
     def copy(self, dest: str, src: str, n: int) -> str:
         return f"copy({dest}, {src}, {n});"
+
+
+class IntC:
+    """Integers: the C forms of :data:`lstmkit.steps.fixed.INT_OPS`, affine rows as
+    ``row16`` (``row32`` for a vector held in int32) with each matrix's multipliers and
+    shift, values stored as int16 or int32."""
+
+    zero = "0"
+
+    def ctype(self, node: Node) -> str:
+        return fixed.ctype(node)
+
+    def elementwise(self, node: Node, args: list[tuple[Node, str]]) -> str:
+        return fixed.INT_OPS[node.op][1](node, args)
+
+    def repeats(self, node: Node) -> bool:
+        return node.op in fixed.REPEATS_OPERAND
+
+    def affine(self, node: Node, row: int, names: Names, vectors: list[tuple[str, int]]) -> str:
+        terms = []
+        for (name, m, lo, _, _), (vec, width) in zip(node.attrs["mats"], vectors, strict=True):
+            fn = "row32" if width == 4 else "row16"
+            K = m.q.shape[1]
+            terms.append(f"{fn}({names.param(name)}, {names.param(name + '_m')}, {m.shift}, "
+                         f"{vec}, {index(lo + row)}, {K})")  # fmt: skip
+        b = node.attrs.get("bias_const")
+        if b is not None:
+            terms.append(self.const(b, row, names))
+        return terms[0] if len(terms) == 1 else "(" + " + ".join(terms) + ")"
+
+    def const(self, node: Node, off: int, names: Names) -> str:
+        return f"{names.param(node.attrs['name'])}[{index(node.attrs['lo'] + off)}]"
+
+    def store(self, expr: str, node: Node, width: int) -> str:
+        return f"(int16_t)({expr})" if width == 2 else expr
+
+    def copy(self, dest: str, src: str, n: int) -> str:
+        return f"copy16({dest}, {src}, {n});"
 
 
 class _Statement:
@@ -105,9 +144,9 @@ class _Statement:
                 for a in v.args:  # named twice in the C form: computed once
                     self.uses[(_unslice(a)[0].id, off + _unslice(a)[1])] = 2
 
-    def vector(self, a: Node) -> str:
+    def vector(self, a: Node) -> tuple[str, int]:
         src, lo = _unslice(a)
-        return self.names.ptr(self.sch.loc[src.id], lo)
+        return self.names.ptr(self.sch.loc[src.id], lo), self.sch.widths[src.id]
 
     def expr(self, v: Node, off: int, top: bool = False) -> str:
         if v.op == "slice":
@@ -124,7 +163,7 @@ class _Statement:
         if v.op == "affine":
             text = self.lang.affine(v, off, self.names, [self.vector(a) for a in v.args])
         else:
-            text = self.lang.elementwise(v, [self.expr(a, off) for a in v.args])
+            text = self.lang.elementwise(v, [(a, self.expr(a, off)) for a in v.args])
         if not top and self.uses.get(key, 0) > 1:
             name = f"t{len(self.locals)}"
             self.locals.append(f"const {self.lang.ctype(v)} {name} = {_bare(text)};")
@@ -171,7 +210,7 @@ def step_body(sch: Schedule, names: Names, lang) -> str:
             lines.append(_loop(s.node.n, st.locals, f"{names.at(s.dest, 0)} = {value};"))
         elif isinstance(s, Reduce):
             arg = s.node.args[0]
-            scalars.append(f"{lang.ctype(s.node)} {s.var}")
+            scalars.append(f"{lang.ctype(s.node)} {s.var} = {lang.zero}")
             e = _bare(st.expr(arg, 0, top=st._inline(arg)))
             if s.node.op == "sum":
                 lines.append(f"    {s.var} = {lang.zero};\n")

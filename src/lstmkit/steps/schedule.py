@@ -210,11 +210,11 @@ def schedule(graph: Graph, memory: Memory, width=lambda v: 4) -> Schedule:
         if v.op == "input":
             space, start = memory.x if memory.x else ("x", 0)
             bufs[v.id] = _Buf(space, start, v.n, -1, last.get(v.id, -1))
-            sch.loc[v.id] = Loc("x", 0)
+            sch.loc[v.id], sch.widths[v.id] = Loc("x", 0), width(v)
         elif v.op == "state":
             space = f"state:{v.attrs['name']}"
             bufs[v.id] = _Buf(space, 0, v.n, -1, last.get(v.id, -1))
-            sch.loc[v.id] = Loc(space, 0)
+            sch.loc[v.id], sch.widths[v.id] = Loc(space, 0), width(v)
 
     def safe(k: int, written: _Buf, read_buf: _Buf, read_id: int) -> bool:
         """Whether statement ``k``, writing ``written``, reads ``read_buf`` only where
