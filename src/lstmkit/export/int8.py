@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lstmkit.export.plan import ExportError, Plan
+from lstmkit.steps.define import output_bound, state_names
 from lstmkit.steps.fixed import (
     I16,
     Q_ACT,
@@ -60,17 +61,6 @@ class QLayer:
     in_scale: float
     out_scale: float | None
     dirs: dict[str | None, FixedStep] = field(default_factory=dict)
-
-
-def _bounded(la) -> bool:
-    """Whether the layer's output is in (-1, 1) by construction (fixed 2^-15 scale)."""
-    if la.kind == "lstm":
-        return not la.options["proj"]
-    if la.kind == "gru":
-        return True
-    if la.kind == "rnn":
-        return la.options["activation"] == "tanh"
-    return la.options["activation"] in ("sigmoid", "tanh")
 
 
 def _ranges(model, x: np.ndarray) -> list[float]:
@@ -136,7 +126,7 @@ class QModel:
                     self.state[(la.index, d)] = tuple(np.zeros(n, np.int64) for n in la.state_sizes)
 
     def _cell(self, la, ql, d, x):
-        names = ("h", "c") if la.kind == "lstm" else ("h",)
+        names = state_names(la.kind)
         state = dict(zip(names, self.state[(la.index, d)], strict=True))
         out, new = evaluate_fixed(ql.dirs[d], x, state)
         self.state[(la.index, d)] = tuple(new[k] for k in names)
@@ -226,7 +216,7 @@ def quantize(plan: Plan, model, calibration: np.ndarray) -> QModel:
     for k, la in enumerate(plan.layers):
         if la.kind == "dense" and la.options["activation"] == "softmax" and k != last:
             raise ExportError(f"{la.name}: int8 export supports softmax on the last layer only")
-        if _bounded(la):
+        if output_bound(la.kind, la.options) is not None:
             out = 2.0**-Q_ACT
         elif la.recurrent or k != last:  # a recurrent state needs a scale even at the end
             out = (ranges[k] * HEADROOM or 1.0) / I16

@@ -19,10 +19,10 @@ from itertools import pairwise
 import numpy as np
 
 from lstmkit.cost.formulas import gate_width, param_shapes
-from lstmkit.layers.cells import GRUCell, LSTMCell, RNNCell
 from lstmkit.layers.dense import Dense
 from lstmkit.layers.dropout import Dropout
 from lstmkit.layers.recurrent import Recurrent
+from lstmkit.steps.define import cell_options, state_names
 
 #: Dense activations the C code implements (None: identity).
 DENSE_ACTIVATIONS = (None, "sigmoid", "tanh", "relu", "softmax")
@@ -105,7 +105,7 @@ class Plan:
         LSTM's ``c``) per recurrent layer and direction."""
         out = []
         for la in self.layers:
-            names = ("h", "c") if la.kind == "lstm" else ("h",)
+            names = state_names(la.kind) if la.recurrent else ()
             for d in la.directions if la.recurrent else ():
                 out += [(la, d, k, n) for k, n in zip(names, la.state_sizes, strict=True)]
         return out
@@ -218,18 +218,10 @@ def _recurrent(layer: Recurrent, index: int, sequence: bool) -> CLayer:
     cell = layer.cell
     if not sequence:
         raise ExportError(f"{layer.name}: a recurrent layer needs a sequence input")
-    if isinstance(cell, LSTMCell):
-        kind = "lstm"
-        options = {"H": cell.H, "P": cell.out_size, "peephole": cell.peephole,
-                   "proj": cell.P is not None}  # fmt: skip
-    elif isinstance(cell, GRUCell):
-        kind = "gru"
-        options = {"H": cell.H, "P": cell.H, "reset_after": cell.reset_after}
-    elif isinstance(cell, RNNCell):
-        kind = "rnn"
-        options = {"H": cell.H, "P": cell.H, "activation": cell.activation}
-    else:
-        raise ExportError(f"{layer.name}: cell {type(cell).__name__} has no C export")
+    try:
+        kind, options = cell_options(cell)
+    except TypeError:
+        raise ExportError(f"{layer.name}: cell {type(cell).__name__} has no C export") from None
     return CLayer(
         index=index, name=layer.name, kind=kind, in_size=layer.input_size,
         out_size=layer.output_size, gates=gate_width(layer),

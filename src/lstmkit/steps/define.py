@@ -102,6 +102,20 @@ def cell_options(cell: Any) -> tuple[str, dict]:
     raise TypeError(f"no step definition for cell {type(cell).__name__}")
 
 
+def output_bound(kind: str, options: dict) -> float | None:
+    """A bound on ``|output|`` that the equations above guarantee (``h`` as an output
+    gate times a tanh, a convex mix of tanh values, a tanh or a sigmoid), or None where
+    only data can tell (a projection, relu, an affine Dense)."""
+    if kind == "lstm":
+        return None if options["proj"] else 1.0
+    if kind == "gru":
+        return 1.0
+    act = options["activation"]
+    if kind == "rnn":
+        return 1.0 if act == "tanh" else None
+    return 1.0 if act in ("sigmoid", "tanh") else None
+
+
 def state_names(kind: str) -> tuple[str, ...]:
     """The state vectors of a step, in the order the step takes and returns them."""
     return ("h", "c") if kind == "lstm" else ("h",)

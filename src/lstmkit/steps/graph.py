@@ -208,11 +208,12 @@ def trace_step(kind: str, options: dict, weights: dict, in_size: int, tracer: An
 
 
 def evaluate(graph: Graph, x: np.ndarray, state: dict, ops: dict, affine: Callable,
-             const: Callable) -> tuple[np.ndarray, dict]:  # fmt: skip
+             const: Callable, values: dict | None = None) -> tuple[np.ndarray, dict]:  # fmt: skip
     """Run ``graph`` with NumPy: ``x (D,)``, ``state`` name → vector. ``ops`` maps an
     operation to ``(numpy function, ...)``; ``affine(node, vectors)`` and
-    ``const(node)`` give those nodes' values. Returns the output and the new state."""
-    val: dict[int, Any] = {}
+    ``const(node)`` give those nodes' values; ``values``, if given, receives every
+    node's (node id → array). Returns the output and the new state."""
+    val: dict[int, Any] = {} if values is None else values
     for v in graph.nodes:
         if v.op == "input":
             out = x
@@ -233,7 +234,8 @@ def evaluate(graph: Graph, x: np.ndarray, state: dict, ops: dict, affine: Callab
     return val[graph.output.id], {k: val[node.id] for k, node in graph.keeps.items()}
 
 
-def evaluate_float(graph: Graph, x: np.ndarray, state: dict) -> tuple[np.ndarray, dict]:
+def evaluate_float(graph: Graph, x: np.ndarray, state: dict,
+                   values: dict | None = None) -> tuple[np.ndarray, dict]:  # fmt: skip
     """:func:`evaluate` for a :class:`Tracer` graph, in float64."""
 
     def affine(node, vectors):
@@ -244,4 +246,4 @@ def evaluate_float(graph: Graph, x: np.ndarray, state: dict) -> tuple[np.ndarray
         return acc if bias is None else acc + bias.values()
 
     ops = {k: (lambda *a, _f=f, **_: _f(*a), c) for k, (f, c) in FLOAT_OPS.items()}
-    return evaluate(graph, x, state, ops, affine, lambda v: v.attrs["param"].values())
+    return evaluate(graph, x, state, ops, affine, lambda v: v.attrs["param"].values(), values)
