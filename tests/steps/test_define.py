@@ -3,7 +3,7 @@ tests/layers hold to PyTorch) and against the counting run."""
 
 import numpy as np
 
-from lstmkit.cost.counting import step_ops
+from lstmkit.cost.counting import Counter
 from lstmkit.steps.graph import Tracer, evaluate_float, trace_step
 from tests.steps.conftest import D, direction, one_layer, zero_state
 
@@ -27,22 +27,21 @@ def test_the_traced_definition_computes_what_the_layer_computes(layer_name):
     np.testing.assert_allclose(run_graph(la, xs), want, rtol=1e-5, atol=1e-6)
 
 
-def test_counted_operations_are_the_traced_ones(layer_name):
-    """Every elementwise node of the graph is one operation per element in the counter's
-    categories, and every affine node one MACC per weight it reads: the graph and the
-    counting run execute the same definition."""
+def test_the_counting_run_tallies_what_the_graph_counts(layer_name):
+    """The counter executing the definition and the count of its traced graph (the
+    analyzer's figures, the C's COUNT lines) agree: two interpreters, one definition."""
+    from lstmkit.steps.define import STEPS, dense_apply
+    from lstmkit.steps.graph import operation_counts
+
     _, la = one_layer(layer_name)
     d = direction(la)
     g = trace_step(la.kind, la.options, la.weights[d], la.in_size, Tracer())
-    ops = step_ops(la.kind, la.options, la.weights[d], la.in_size)
-    macc = sum(W.rows * W.cols for v in g.nodes if v.op == "affine"
-               for W, _ in v.attrs["products"])  # fmt: skip
-    bias = sum(v.n for v in g.nodes if v.op == "affine" and v.attrs["bias"] is not None)
-    elementwise = bias + sum(
-        (v.args[0].n if v.op in ("max", "sum") else v.n)
-        for v in g.nodes
-        if v.op in ("add", "sub", "mul", "div", "max", "sum")
-    )
-    tally = {k: sum(v.n for v in g.nodes if v.op == k) for k in ("sigmoid", "tanh", "relu", "exp")}
-    assert ops.macc == macc and ops.elementwise == elementwise
-    assert {k: getattr(ops, k) for k in tally} == tally
+    C = Counter()
+    p, x = la.weights[d], np.zeros(la.in_size)
+    if la.recurrent:
+        state = tuple(zero_state(la).values())
+        STEPS[la.kind](la.options, p, x, state, C)
+    else:
+        dense_apply(la.options, p, x, C)
+    (tally,) = C.tallies().values()
+    assert tally.to_dict() == operation_counts(g)

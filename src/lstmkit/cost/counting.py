@@ -137,36 +137,6 @@ def _dense(layer: Dense, v: np.ndarray, C: Counter) -> np.ndarray:
     return dense_apply({"activation": layer.activation}, p, v, C)
 
 
-def step_ops(kind: str, options: dict, weights: dict, in_size: int) -> Ops:
-    """The operations of one step of one direction (recurrent ``kind``) or of one
-    application (``"dense"``), by running the cell's one definition
-    (:mod:`lstmkit.steps.define`) with tallied
-    arithmetic on zeros: the C exporter writes its COUNT lines from this, so the counts
-    come from the one definition of each cell.
-
-    Parameters
-    ----------
-    kind : ``"lstm"``, ``"gru"``, ``"rnn"`` or ``"dense"``.
-    options : the cell's options (:func:`lstmkit.steps.define.cell_options`), or
-        ``activation`` for Dense.
-    weights : parameter name → array, canonical layouts.
-    in_size : input features of the step.
-    """
-    C = Counter()
-    p = {k: np.asarray(v, np.float64) for k, v in weights.items()}
-    x = np.zeros(in_size)
-    if kind == "dense":
-        dense_apply(options, p, x, C)
-    else:
-        state = (
-            (np.zeros(options["P"]), np.zeros(options["H"]))
-            if kind == "lstm"
-            else (np.zeros(options["H"]),)
-        )
-        STEPS[kind](options, p, x, state, C)
-    return next(iter(C.tallies().values()))
-
-
 @dataclass(frozen=True)
 class CountedRun:
     """What :func:`count_forward` returns.

@@ -3,9 +3,9 @@
 Dimensions: ``D`` the layer's input features, ``H`` hidden units, ``P`` the recurrent
 output size (the projection size, else ``H``). Every figure here is for **one
 direction and one time step** of a recurrent layer, or one application of a Dense
-layer; :mod:`lstmkit.cost.analyze` scales them to sequences. The counting run
-(:mod:`lstmkit.cost.counting`) executes the same models with counted arithmetic, and
-the tests hold the two to equality.
+layer; :mod:`lstmkit.cost.analyze` scales them to sequences. Operation counts come from
+the cells' one definition; the counting run (:mod:`lstmkit.cost.counting`) executes the
+same definition with counted arithmetic, and the tests hold the two to equality.
 """
 
 from __future__ import annotations
@@ -18,50 +18,27 @@ from lstmkit.layers.cells import GRUCell, LSTMCell, RNNCell
 from lstmkit.layers.dense import Dense
 from lstmkit.layers.recurrent import Recurrent
 
-#: Elementwise ops of a softmax over ``n`` scores, beyond its ``n`` exps: the running
-#: max (n comparisons), ``z − max`` (n), the sum (n) and the division (n).
-SOFTMAX_ELEMENTWISE = 4
-
 
 def step_ops(layer: Layer) -> Ops:
-    """Operations of one direction's time step (recurrent) or one application (Dense).
+    """Operations of one direction's time step (recurrent) or one application (Dense):
+    the cell's one definition (:mod:`lstmkit.steps.define`) traced on its parameters'
+    shapes and counted, so nothing is allocated; tests/cost/test_formulas.py holds the
+    result to the closed forms of docs/conventions.md.
 
     Stateless layers without arithmetic at inference (Dropout) cost nothing.
     """
+    from lstmkit.steps.define import cell_options
+    from lstmkit.steps.graph import Shape, Tracer, operation_counts, trace_step
+
     if isinstance(layer, Recurrent):
-        return _cell_ops(layer.cell, layer.input_size)
-    if isinstance(layer, Dense):
-        return _dense_ops(layer)
-    return Ops()
-
-
-def _cell_ops(cell, D: int) -> Ops:
-    H = cell.H
-    if isinstance(cell, LSTMCell):
-        P = cell.out_size
-        macc = 4 * H * (D + P) + (P * H if cell.P else 0)
-        # 4H bias adds, f⊙c, i⊙g, their sum, o⊙tanh(c); peepholes add 3H ⊙ and 3H +.
-        elementwise = 8 * H + (6 * H if cell.peephole else 0)
-        return Ops(macc=macc, elementwise=elementwise, sigmoid=3 * H, tanh=2 * H)
-    if isinstance(cell, GRUCell):
-        # Both variants: 6H bias adds, one reset product, one sum of the n terms and the
-        # update n + z⊙(h − n) as 3H.
-        return Ops(macc=3 * H * (D + H), elementwise=11 * H, sigmoid=2 * H, tanh=H)
-    if isinstance(cell, RNNCell):
-        act = {"tanh": H} if cell.activation == "tanh" else {"relu": H}
-        return Ops(macc=H * (D + H), elementwise=H, **act)
-    raise TypeError(f"no cost formula for cell {type(cell).__name__}")
-
-
-def _dense_ops(layer: Dense) -> Ops:
-    n_in, n_out = layer.input_size, layer.units
-    ops = Ops(macc=n_in * n_out, elementwise=n_out)
-    act = layer.activation
-    if act in ("sigmoid", "tanh", "relu"):
-        ops = ops + Ops(**{act: n_out})
-    elif act == "softmax":
-        ops = ops + Ops(elementwise=SOFTMAX_ELEMENTWISE * n_out, exp=n_out)
-    return ops
+        kind, options = cell_options(layer.cell)
+    elif isinstance(layer, Dense):
+        kind, options = "dense", {"activation": layer.activation}
+    else:
+        return Ops()
+    shapes = {k: Shape(shape) for k, shape in param_shapes(layer)}
+    graph = trace_step(kind, options, shapes, layer.input_size, Tracer())
+    return Ops(**operation_counts(graph))
 
 
 def param_shapes(layer: Layer) -> list[tuple[str, tuple[int, ...]]]:

@@ -15,12 +15,11 @@ import re
 import numpy as np
 
 from lstmkit import __version__
-from lstmkit.cost.counting import step_ops
 from lstmkit.cost.tally import Ops
 from lstmkit.export.c_step import FloatC, Names, step_body
 from lstmkit.export.plan import CLayer, ExportError, Plan
 from lstmkit.steps.define import state_names
-from lstmkit.steps.graph import Tracer, trace_step
+from lstmkit.steps.graph import Tracer, operation_counts, trace_step
 from lstmkit.steps.schedule import Area, Memory, schedule
 
 PER_LINE = 8
@@ -87,13 +86,13 @@ class _Emitter:
                          f"    float sequence[{p.sequence_arena}];\n")  # fmt: skip
         return "".join(lines)
 
-    def counts(self, la: CLayer, d) -> str:
+    def counts(self, la: CLayer, d, graph) -> str:
         """COUNT lines of one step (or application) of ``la``: the operations of the
-        cell's one definition (cost.counting.step_ops), not figures typed here."""
-        ops = step_ops(la.kind, la.options, la.weights[d], la.in_size)
+        traced graph the code is printed from, not figures typed here."""
+        ops = operation_counts(graph)
         row = self.rows[(la.index, d)]
-        return "".join(f"    COUNT({row}, {name}, {getattr(ops, name)});\n"
-                       for name in Ops.NAMES if getattr(ops, name))  # fmt: skip
+        return "".join(f"    COUNT({row}, {name}, {ops[name]});\n"
+                       for name in Ops.NAMES if ops[name])  # fmt: skip
 
     # -- pieces ------------------------------------------------------------------------
     def data(self) -> str:
@@ -122,7 +121,8 @@ class _Emitter:
             names.spaces["o"] = "out"
             head = f"static void {_tag(la, None)}_apply(const float *x, float *out)\n{{\n"
         body = step_body(schedule(graph, memory), names, FloatC())
-        return f"/* {la.row(d)}: {describe(la)}. */\n" + head + body + self.counts(la, d) + "}\n\n"
+        counts = self.counts(la, d, graph)
+        return f"/* {la.row(d)}: {describe(la)}. */\n" + head + body + counts + "}\n\n"
 
     # -- the public functions ------------------------------------------------------------
     def slot_in(self, la: CLayer) -> str:

@@ -17,6 +17,17 @@ from typing import Any
 import numpy as np
 
 
+class Shape:
+    """A parameter's shape standing in for its array: tracing needs only the shapes, so
+    counting a model's operations allocates nothing, however large the model."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = tuple(shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+
 class Param:
     """A parameter of the step (``array (R, K)`` or ``(R,)``), or a range of its rows.
 
@@ -190,12 +201,12 @@ def trace_step(kind: str, options: dict, weights: dict, in_size: int, tracer: An
     ----------
     kind : ``"lstm"``, ``"gru"``, ``"rnn"`` or ``"dense"``.
     options : the cell's options (:func:`.define.cell_options`) or Dense's ``activation``.
-    weights : parameter name → array (canonical layouts).
+    weights : parameter name → array (canonical layouts), or :class:`Shape`.
     in_size : input features ``D``.
     """
     from lstmkit.steps.define import STEPS, dense_apply, state_names
 
-    p = {k: Param(k, np.asarray(v)) for k, v in weights.items()}
+    p = {k: Param(k, v if isinstance(v, Shape) else np.asarray(v)) for k, v in weights.items()}
     x = tracer.input(in_size)
     if kind == "dense":
         tracer.g.output = dense_apply(options, p, x, tracer)
@@ -205,6 +216,28 @@ def trace_step(kind: str, options: dict, weights: dict, in_size: int, tracer: An
     out, _ = STEPS[kind](options, p, x, state, tracer)
     tracer.g.output = out
     return tracer.g
+
+
+#: How the analyzer counts each operation of a traced step (docs/conventions.md).
+ELEMENTWISE = ("add", "sub", "mul", "div", "max", "sum")
+NONLINEAR = ("sigmoid", "tanh", "relu", "exp")
+
+
+def operation_counts(graph: Graph) -> dict[str, int]:
+    """The operations a float step executes, in the analyzer's categories: a MACC per
+    weight an affine reads, an elementwise op per element of a bias add, a sum, a
+    difference, a product, a quotient, a comparison or a running sum, and one
+    evaluation per element of each nonlinearity."""
+    out = dict.fromkeys(("macc", "elementwise", *NONLINEAR), 0)
+    for v in graph.nodes:
+        if v.op == "affine":
+            out["macc"] += sum(W.rows * W.cols for W, _ in v.attrs["products"])
+            out["elementwise"] += v.n if v.attrs["bias"] is not None else 0
+        elif v.op in ELEMENTWISE:
+            out["elementwise"] += v.args[0].n if v.op in ("max", "sum") else v.n
+        elif v.op in NONLINEAR:
+            out[v.op] += v.n
+    return out
 
 
 def evaluate(graph: Graph, x: np.ndarray, state: dict, ops: dict, affine: Callable,

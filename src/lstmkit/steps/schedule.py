@@ -3,10 +3,10 @@
 A value is *stored* (a root) when it must exist in memory: the step's output, a kept
 state, a vector a matrix multiplies, a value evaluated by two loops (or twice at
 overlapping elements), or matrix products two loops read (even at different rows: one
-row loop is less code than dot products in each); every other value is computed inside the loop that needs it
-(an affine row as its dot products, a gate as its expression), once per element, into
-a local when a loop needs it twice. Roots become loops in the order they were traced;
-``max`` and ``sum`` become reductions into scalars.
+row loop is less code than dot products in each). Every other value is computed inside
+the loop that needs it (an affine row as its dot products, a gate as its expression),
+once per element, into a local when a loop needs it twice. Roots become loops in the
+order they were traced; ``max`` and ``sum`` become reductions into scalars.
 
 Stored values are placed in the layer's memory *areas* (its scratch: gate
 accumulators, input and output slots) first-fit, sharing bytes with values whose lives
@@ -156,7 +156,8 @@ def roots_of(graph: Graph) -> set[int]:
         # An affine read by two loops is stored too (one row loop, into the gate scratch
         # the step has anyway): inlined in each, its dot products would be code twice.
         twice += [vid for vid, uses in where.items()
-                  if graph.nodes[vid].op == "affine" and len({r for *_, r in uses}) > 1]  # fmt: skip
+                  if graph.nodes[vid].op == "affine"
+                  and len({r for *_, r in uses}) > 1]  # fmt: skip
         if not twice:
             return stored
         stored.add(max(twice))
