@@ -1,7 +1,8 @@
 """C99 source for float32 inference from an export :class:`~lstmkit.export.plan.Plan`.
 
-The generated code follows the equations of docs/conventions.md in the order of
-:mod:`lstmkit.cost.counting` (one accumulator per output row, then the bias), uses only
+Each step function is the cell's one definition (:mod:`lstmkit.steps.define`), traced,
+scheduled into the layer's scratch and printed (:mod:`lstmkit.export.c_step`): one
+accumulator per output row, then the bias, in the definition's order. The code uses only
 ``<math.h>``, allocates nothing, and keeps every buffer static: weights ``const`` (flash),
 state, one per-step scratch, and for bidirectional models one whole-sequence buffer.
 Compiled with ``-D<name>_COUNT_OPS`` it tallies its operations per layer and direction,
