@@ -17,6 +17,7 @@ import numpy as np
 
 from lstmkit import __version__
 from lstmkit.cost.tally import Ops
+from lstmkit.export.c_api import ApiWriter, Numbers, Variant, tag
 from lstmkit.export.c_step import FloatC, Names, step_body
 from lstmkit.export.plan import CLayer, ExportError, Plan
 from lstmkit.steps.define import state_names
@@ -48,8 +49,7 @@ def _array(name: str, values: np.ndarray, const: bool = True, align: str = "") -
             f"= {{\n{body}\n}};\n")  # fmt: skip
 
 
-def _tag(layer: CLayer, direction) -> str:
-    return f"l{layer.index}{'' if direction is None else direction[0]}"
+_tag = tag
 
 
 class _Emitter:
@@ -126,105 +126,20 @@ class _Emitter:
         return f"/* {la.row(d)}: {describe(la)}. */\n" + head + body + counts + "}\n\n"
 
     # -- the public functions ------------------------------------------------------------
-    def slot_in(self, la: CLayer) -> str:
-        return f"st->scratch + {la.gates}"
+    def slot(self, la: CLayer, part: str) -> str:
+        """A layer's input or output slot in the scratch: ``[G, G + in)``, then ``out``."""
+        return f"st->scratch + {la.gates + (la.in_size if part == 'out' else 0)}"
 
-    def slot_out(self, la: CLayer) -> str:
-        return f"st->scratch + {la.gates + la.in_size}"
+    def numbers(self) -> Numbers:
+        def out(src, dst, n, indent):
+            return f"{indent}copy({dst}, {src}, {n});\n"
 
-    def run_step(self, layers: list[CLayer], indent: str = "    ") -> str:
-        """Straight-line code running ``layers`` for one step: each reads its input slot,
-        writes its output slot, and hands the output to the next one's input slot."""
-        lines = []
-        for k, la in enumerate(layers):
-            fn = f"{_tag(la, 'forward')}_step(st, " if la.recurrent else f"{_tag(la, None)}_apply("
-            lines.append(f"{indent}{fn}{self.slot_in(la)}, {self.slot_out(la)});\n")
-            if k + 1 < len(layers):
-                nxt = layers[k + 1]
-                lines.append(
-                    f"{indent}copy({self.slot_in(nxt)}, {self.slot_out(la)}, {la.out_size});\n"
-                )
-        return "".join(lines)
+        def dense_final(la, src, y, indent):
+            return f"{indent}{_tag(la, None)}_apply({src}, {y});\n"
 
-    def streaming_api(self) -> str:
-        p, n = self.p, self.n
-        first, last = p.layers[0], p.layers[-1]
-        per_step, once = p.step_split()
-        out = [
-            f"void {n}_step({n}_state_t *st, const float *x, float *y)\n{{\n",
-            f"    copy({self.slot_in(first)}, x, {p.input_size});\n",
-            self.run_step(p.layers),
-            f"    copy(y, {self.slot_out(last)}, {p.output_size});\n}}\n\n",
-            f"int {n}_run({n}_state_t *st, const float *x, int T, float *y, int reset)\n{{\n"
-            "    int t;\n",
-            "    if (T < 1)\n        return -1;\n",
-            f"    if (reset)\n        {n}_init(st);\n",
-            "    for (t = 0; t < T; ++t) {\n",
-            f"        copy({self.slot_in(first)}, x + t * {p.input_size}, {p.input_size});\n",
-            self.run_step(per_step, indent="        "),
-        ]
-        if p.output_sequence:
-            out.append(
-                f"        copy(y + t * {p.output_size}, {self.slot_out(last)}, {p.output_size});\n"
-            )
-        out.append("    }\n")
-        if once:
-            out.append(
-                f"    copy({self.slot_in(once[0])}, {self.slot_out(per_step[-1])}, "
-                f"{per_step[-1].out_size});\n"
-            )
-            out.append(self.run_step(once))
-        if not p.output_sequence:
-            out.append(f"    copy(y, {self.slot_out(last)}, {p.output_size});\n")
-        out.append("    return 0;\n}\n")
-        return "".join(out)
-
-    def sequence_api(self) -> str:
-        p, n = self.p, self.n
-        seq, arena = "st->sequence", p.sequence_arena
-        out = [
-            f"int {n}_run({n}_state_t *st, const float *x, int T, float *y, int reset)\n{{\n",
-            "    float *in = " + seq + ", *out;\n    int t, len;\n",
-            f"    if (T < 1 || T > {n}_MAX_STEPS || !reset)\n        return -1;\n",
-            f"    {n}_init(st);\n",
-            f"    copy(in, x, T * {p.input_size});\n",
-        ]
-        for k, la in enumerate(p.layers):
-            out_len = f"(T * {la.out_size})" if la.sequence_out else f"{la.out_size}"
-            # Inputs and outputs alternate between the arena's two ends (never overlapping:
-            # the arena holds the largest input + output pair).
-            dest = seq if k % 2 else f"{seq} + {arena} - {out_len}"
-            out.append(f"    /* {la.row(None) if not la.recurrent else la.name} */\n")
-            out.append(f"    out = {dest};\n")
-            if la.recurrent:
-                P = la.options["P"]
-                for di, d in enumerate(la.directions):
-                    order = "t" if d == "forward" else "T - 1 - t"
-                    slot = self.slot_out(la)
-                    out.append(
-                        f"    for (t = 0; t < T; ++t) {{\n"
-                        f"        int s = {order};\n"
-                        f"        {_tag(la, d)}_step(st, in + s * {la.in_size}, {slot});\n"
-                    )
-                    if la.sequence_out:
-                        dst = f"out + s * {la.out_size} + {di * P}"
-                        out.append(f"        copy({dst}, {slot}, {P});\n")
-                    out.append("    }\n")
-                    if not la.sequence_out:
-                        out.append(f"    copy(out + {di * P}, {slot}, {P});\n")
-            elif la.sequence_in:
-                out.append(
-                    f"    for (t = 0; t < T; ++t)\n"
-                    f"        {_tag(la, None)}_apply(in + t * {la.in_size}, "
-                    f"out + t * {la.out_size});\n"
-                )
-            else:
-                out.append(f"    {_tag(la, None)}_apply(in, out);\n")
-            out.append("    in = out;\n")
-        last = p.layers[-1]
-        length = f"T * {last.out_size}" if last.sequence_out else f"{last.out_size}"
-        out.append(f"    len = {length};\n    copy(y, in, len);\n    return 0;\n}}\n")
-        return "".join(out)
+        plain = Variant("", "float", "float", lambda src, dst, n: f"copy({dst}, {src}, {n});\n",
+                        out, dense_final)  # fmt: skip
+        return Numbers("float", "copy", self.slot, [plain])
 
     def reset(self) -> str:
         lines = [f"void {self.n}_init({self.n}_state_t *st)\n{{\n"]
@@ -249,8 +164,7 @@ class _Emitter:
             "#else\n#define COUNT(row, kind, n) ((void)0)\n#endif\n\n"
         )
         cells = [self.cell(la, d) for la in p.layers for d in la.directions]
-        api = self.sequence_api() if p.bidirectional else self.streaming_api()
-        code = "".join(cells) + self.reset() + api
+        code = "".join(cells) + self.reset() + ApiWriter(p, self.numbers()).functions()
         return head + self.data() + "\n" + _helpers(code) + code
 
     def header(self, dtype: str = "float32", state_struct: str | None = None,

@@ -15,11 +15,12 @@ import re
 import numpy as np
 
 from lstmkit import __version__
+from lstmkit.export.c_api import ApiWriter, Numbers, Variant
 from lstmkit.export.c_float import _tag, c_float, state_member
 from lstmkit.export.c_step import IntC, Names, step_body
 from lstmkit.export.int8 import QModel
 from lstmkit.steps.define import state_names
-from lstmkit.steps.fixed import I16, I32, Q_ACT, Q_PRE, TABLES, QMatrix
+from lstmkit.steps.fixed import I16, I32, LUT_BITS, Q_ACT, Q_PRE, TABLES, QMatrix
 from lstmkit.steps.schedule import Area, Memory, schedule
 
 PER_LINE = 12
@@ -113,18 +114,19 @@ static int32_t row32(const int8_t *W, const int32_t *m, int n, const int32_t *v,
 }
 
 """,
-    "lut": f"""/* Interpolated table: Q{Q_PRE} in from lo, a point per 2^7 units, Q{Q_ACT} out. */
+    "lut": f"""/* Interpolated table: Q{Q_PRE} in from lo, a point per 2^{LUT_BITS} units, Q{Q_ACT}
+ * out. */
 static int32_t lut(const int16_t *t, int points, int32_t lo, int32_t a)
 {{
-    int32_t hi = lo + ((points - 1) << 7) - 1, u, i, f;
+    int32_t hi = lo + ((points - 1) << {LUT_BITS}) - 1, u, i, f;
     if (a < lo)
         a = lo;
     if (a > hi)
         a = hi;
     u = a - lo;
-    i = u >> 7;
-    f = u & 127;
-    return t[i] + (((int32_t)(t[i + 1] - t[i]) * f + 64) >> 7);
+    i = u >> {LUT_BITS};
+    f = u & {(1 << LUT_BITS) - 1};
+    return t[i] + (((int32_t)(t[i + 1] - t[i]) * f + {1 << (LUT_BITS - 1)}) >> {LUT_BITS});
 }}
 
 """,
@@ -333,154 +335,33 @@ class _Emitter:
         return (f"{indent}for (i = 0; i < {n}; ++i)\n"
                 f"{indent}    {dst}[i] = (float){src}[i] * {scale};\n")  # fmt: skip
 
-    def to_int(self, src: str, dst: str, n: str, indent: str = "    ") -> str:
-        """The same for the integer API: the int16 state values themselves."""
-        return f"{indent}for (i = 0; i < {n}; ++i)\n{indent}    {dst}[i] = (int32_t){src}[i];\n"
+    def numbers(self) -> Numbers:
+        """The float API (input quantized, output scaled; left out with N_NO_FLOAT) and
+        the integer API (int16 in, int32 out)."""
+        decl = "    int i;\n    (void)i;\n"
+        last = self.p.layers[-1]
+        yq = "" if last.recurrent else f"    int32_t yq[{last.out_size}];\n"
 
-    def yq_decl(self, integer: bool) -> str:
-        """The float API's buffer for a last Dense layer's integer result."""
-        if integer or self.p.layers[-1].recurrent:
-            return ""
-        return f"    int32_t yq[{self.p.layers[-1].out_size}];\n"
+        def to_int(src, dst, n, indent):
+            return f"{indent}for (i = 0; i < {n}; ++i)\n{indent}    {dst}[i] = (int32_t){src}[i];\n"
 
-    def _io(self, integer: bool) -> tuple[str, str, str, str]:
-        """(suffix, input type, output type, output conversion) of one API."""
-        if integer:
-            return "_int", "int16_t", "int32_t", "to_int"
-        return "", "float", "float", "to_float"
+        def dense_float(la, src, y, indent):  # the integer result, scaled
+            return (f"{indent}{_tag(la, None)}_apply_int({src}, yq);\n"
+                    + self.to_float("yq", y, str(la.out_size), indent))  # fmt: skip
 
-    def load_input(self, src: str, dst: str, integer: bool) -> str:
-        D = self.p.input_size
-        if integer:
-            return f"copy16({dst}, {src}, {D});\n"
-        return f"quantize({src}, {dst}, {D});\n"
+        def dense_int(la, src, y, indent):
+            return f"{indent}{_tag(la, None)}_apply_int({src}, {y});\n"
 
-    def run_step(self, layers, y: str, indent: str, integer: bool = False) -> str:
-        """Layers of one step: inputs in their scratch slot; the last one writes ``y``."""
-        conv_name = self._io(integer)[3]
-        lines = []
-        final = self.p.layers[-1]
-        for k, la in enumerate(layers):
-            is_last = la is final
-            src = self.sc(la, "in")
-            if is_last and not la.recurrent:
-                if integer:
-                    lines.append(f"{indent}{_tag(la, None)}_apply_int({src}, {y});\n")
-                else:  # the integer result, scaled
-                    lines.append(f"{indent}{_tag(la, None)}_apply_int({src}, yq);\n")
-                    lines.append(self.to_float("yq", y, str(la.out_size), indent))
-                continue
-            fn = f"{_tag(la, 'forward')}_step(st, " if la.recurrent else f"{_tag(la, None)}_apply("
-            lines.append(f"{indent}{fn}{src}, {self.sc(la, 'out')});\n")
-            if is_last:
-                conv = getattr(self, conv_name)
-                lines.append(conv(self.sc(la, "out"), y, str(la.out_size), indent))
-            elif k + 1 < len(layers):
-                nxt = layers[k + 1]
-                lines.append(
-                    f"{indent}copy16({self.sc(nxt, 'in')}, {self.sc(la, 'out')}, {la.out_size});\n"
-                )
-        return "".join(lines)
+        def quantize(src, dst, n):
+            return f"quantize({src}, {dst}, {n});\n"
 
-    def streaming_api(self, integer: bool = False) -> str:
-        p, n = self.p, self.n
-        suffix, tin, tout, _ = self._io(integer)
-        first = p.layers[0]
-        per_step, once = p.step_split()
-        out = [
-            f"void {n}_step{suffix}({n}_state_t *st, const {tin} *x, {tout} *y)\n{{\n"
-            + self.yq_decl(integer)
-            + "    int i;\n    (void)i;\n",
-            "    " + self.load_input("x", self.sc(first, "in"), integer),
-            self.run_step(p.layers, "y", "    ", integer),
-            "}\n\n",
-            f"int {n}_run{suffix}({n}_state_t *st, const {tin} *x, int T, {tout} *y, int reset)\n"
-            "{\n" + self.yq_decl(integer) + "    int t, i;\n    (void)i;\n",
-            "    if (T < 1)\n        return -1;\n",
-            f"    if (reset)\n        {n}_init(st);\n    for (t = 0; t < T; ++t) {{\n",
-            "        " + self.load_input(f"x + t * {p.input_size}", self.sc(first, "in"), integer),
-        ]
-        y_t = f"y + t * {p.output_size}" if p.output_sequence else "y"
-        if once:
-            out.append(self.run_step(per_step, "y", "        ", integer))
-            out.append("    }\n")
-            out.append(
-                f"    copy16({self.sc(once[0], 'in')}, {self.sc(per_step[-1], 'out')}, "
-                f"{per_step[-1].out_size});\n"
-            )
-            out.append(self.run_step(once, "y", "    ", integer))
-        else:
-            out.append(self.run_step(per_step, f"({y_t})", "        ", integer))
-            out.append("    }\n")
-        out.append("    return 0;\n}\n")
-        return "".join(out)
+        def copy(src, dst, n):
+            return f"copy16({dst}, {src}, {n});\n"
 
-    def sequence_api(self, integer: bool = False) -> str:
-        p, n = self.p, self.n
-        suffix, tin, tout, conv_name = self._io(integer)
-        seq, arena = "st->sequence", p.sequence_arena
-        D = p.input_size
-        out = [
-            f"int {n}_run{suffix}({n}_state_t *st, const {tin} *x, int T, {tout} *y, int reset)\n"
-            "{\n",
-            self.yq_decl(integer)
-            + f"    int16_t *in = {seq}, *out;\n    int t, i;\n    (void)i;\n",
-            f"    if (T < 1 || T > {n}_MAX_STEPS || !reset)\n        return -1;\n",
-            f"    {n}_init(st);\n",
-            "    for (t = 0; t < T; ++t)\n        "
-            + self.load_input(f"x + t * {D}", f"in + t * {D}", integer),
-        ]
-        final = p.layers[-1]
-        for k, la in enumerate(p.layers):
-            out_len = f"(T * {la.out_size})" if la.sequence_out else f"{la.out_size}"
-            dest = seq if k % 2 else f"{seq} + {arena} - {out_len}"
-            out.append(f"    out = {dest};\n")
-            if la.recurrent:
-                P = la.options["P"]
-                slot = self.sc(la, "out")
-                for di, d in enumerate(la.directions):
-                    order = "t" if d == "forward" else "T - 1 - t"
-                    out.append(
-                        f"    for (t = 0; t < T; ++t) {{\n        int s = {order};\n"
-                        f"        {_tag(la, d)}_step(st, in + s * {la.in_size}, {slot});\n"
-                    )
-                    if la.sequence_out:
-                        out.append(
-                            f"        copy16(out + s * {la.out_size} + {di * P}, {slot}, {P});\n"
-                        )
-                    out.append("    }\n")
-                    if not la.sequence_out:
-                        out.append(f"    copy16(out + {di * P}, {slot}, {P});\n")
-                if la is final:
-                    out.append(getattr(self, conv_name)("out", "y", out_len))
-            elif la is final:
-                K = la.out_size
-                if la.sequence_in:
-                    out.append("    for (t = 0; t < T; ++t) {\n")
-                    if integer:
-                        out.append(f"        {_tag(la, None)}_apply_int(in + t * {la.in_size}, "
-                                   f"y + t * {K});\n")  # fmt: skip
-                    else:
-                        out.append(
-                            f"        {_tag(la, None)}_apply_int(in + t * {la.in_size}, yq);\n"
-                        )
-                        out.append(self.to_float("yq", f"(y + t * {K})", str(K), "        "))
-                    out.append("    }\n")
-                elif integer:
-                    out.append(f"    {_tag(la, None)}_apply_int(in, y);\n")
-                else:
-                    out.append(f"    {_tag(la, None)}_apply_int(in, yq);\n")
-                    out.append(self.to_float("yq", "y", str(K)))
-            elif la.sequence_in:
-                out.append(
-                    f"    for (t = 0; t < T; ++t)\n        {_tag(la, None)}_apply("
-                    f"in + t * {la.in_size}, out + t * {la.out_size});\n"
-                )
-            else:
-                out.append(f"    {_tag(la, None)}_apply(in, out);\n")
-            out.append("    in = out;\n")
-        out.append("    (void)in;\n    return 0;\n}\n")
-        return "".join(out)
+        floats = Variant("", "float", "float", quantize, self.to_float, dense_float, yq + decl,
+                         guard=f"{self.n}_NO_FLOAT")  # fmt: skip
+        ints = Variant("_int", "int16_t", "int32_t", copy, to_int, dense_int, decl)
+        return Numbers("int16_t", "copy16", self.sc, [floats, ints])
 
     def reset(self) -> str:
         lines = [f"void {self.n}_init({self.n}_state_t *st)\n{{\n"]
@@ -494,13 +375,9 @@ class _Emitter:
         cells = [self.cell(la, ql, d, k == last)
                  for k, (la, ql) in enumerate(zip(self.p.layers, self.q.layers, strict=True))
                  for d in la.directions]  # fmt: skip
-        api = self.sequence_api if self.p.bidirectional else self.streaming_api
-        no_float = f"{n}_NO_FLOAT"
         code = (
-            f"#ifndef {no_float}\n" + self.quantize_fn() + "#endif\n\n"
-            + "".join(cells) + self.reset()
-            + f"#ifndef {no_float}\n" + api(integer=False) + "#endif\n\n"
-            + api(integer=True)
+            f"#ifndef {n}_NO_FLOAT\n" + self.quantize_fn() + "#endif\n\n"
+            + "".join(cells) + self.reset() + ApiWriter(self.p, self.numbers()).functions()
         )  # fmt: skip
         code = re.sub(r"\blut_(sigmoid|tanh|exp)\b", lambda m: table_symbol(m.group(1)), code)
         return (
