@@ -17,6 +17,8 @@ from lstmkit.steps.fixed import (
 from lstmkit.steps.graph import Param
 from tests.steps.conftest import D, direction, one_layer, zero_state
 
+pytestmark = pytest.mark.one_backend  # no layer forward: the backend is not used
+
 CALIBRATED = 0.73 / I16  # a scale that is no power of two
 
 

@@ -23,6 +23,8 @@ from lstmkit.steps.schedule import (
 )
 from tests.steps.conftest import D, direction, one_layer, zero_state
 
+pytestmark = pytest.mark.one_backend  # no layer forward: the backend is not used
+
 
 class Executor:
     """Runs a schedule: ``spaces`` name → (array, first element)."""
