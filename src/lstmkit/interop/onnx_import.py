@@ -1,24 +1,33 @@
 """ONNX → lstmkit: graphs made of LSTM/GRU/RNN nodes and Gemm/MatMul heads (needs ``onnx``).
 
 Reads the files :func:`~lstmkit.interop.to_onnx` writes and the ones
-``torch.onnx.export`` produces for ``nn.LSTM``/``nn.GRU``/``nn.RNN``. The data path from
-the first graph input to the first graph output may hold only:
+``torch.onnx.export`` produces for ``nn.LSTM``/``nn.GRU``/``nn.RNN`` and the usual models
+around them. The data path from the first graph input to the first graph output may hold
+only:
 
-- recurrent nodes;
+- recurrent nodes (``sequence_lens`` only as a graph input: lstmkit takes lengths at
+  ``predict``);
 - Dense heads: ``Gemm``, or ``MatMul`` with an optional ``Add``, then an optional
   ``Relu``/``Tanh``/``Sigmoid``/``Softmax``;
 - layout ops (``Transpose``, ``Reshape``, ``Squeeze``, ``Unsqueeze``, ``Identity``,
-  ``Flatten``, ``Dropout``);
-- a padding mask (``Mul``).
+  ``Flatten``, ``Dropout``) and, after a recurrent node, ``Gather``/``Slice``/``Concat``.
+  Every value downstream of a recurrent node is followed axis by axis (time, batch,
+  directions, features): selecting the last time step of a unidirectional layer, or its
+  final state ``Y_h`` (also ``h_n[-1]`` of a stack, and both directions' final states side
+  by side), makes that layer many-to-one; reading every step keeps it many-to-many;
+- a padding mask (``Mul`` by a value computed from a lengths input).
 
 Side computations (shapes, zero initial states, masks) may use shape and constant ops.
-Anything else, an attribute lstmkit cannot honour (``clip``, ``input_forget``, other
-activations), or initial states that are not zeros stops with an :class:`InteropError`
-naming it. Nothing is silently dropped.
+Anything else stops with an :class:`InteropError` naming the node and the reason: an
+attribute lstmkit cannot honour (``clip``, ``input_forget``, other activations), initial
+states that are not zeros, a constant ``sequence_lens``, the cell state ``Y_c``, a step
+other than the last, one direction of a bidirectional layer, any other factor on the data.
+Nothing is silently dropped.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -90,11 +99,23 @@ class _Reader:
 
     def const(self, name: str, what: str) -> np.ndarray:
         if name not in self.consts:
+            where = ("a graph input, fed at run time" if name in self.inputs
+                     else "computed in the graph")  # fmt: skip
             raise InteropError(
-                f"{what} ({name!r}) is computed in the graph, not stored; "
-                "only constant weights can be imported"
+                f"{what} ({name!r}) is {where}, not stored in the file; only weights stored "
+                "as initializers or constants can be imported"
             )
         return np.asarray(self.consts[name])
+
+    def depends_on_input(self, name: str, inputs: set[str], seen=None) -> bool:
+        """Whether ``name`` is computed from one of the graph inputs ``inputs``."""
+        seen = set() if seen is None else seen
+        if name in inputs:
+            return True
+        if name in seen or name not in self.producer:
+            return False
+        seen.add(name)
+        return any(self.depends_on_input(i, inputs, seen) for i in self.producer[name].input if i)
 
     def is_zero(self, name: str, seen=None) -> bool:
         """Whether a value is all zeros, following shape-only ops back to constants."""
@@ -159,6 +180,18 @@ def _recurrent(r: _Reader, node, sequences: bool):
             f"{op} node {name!r}: weight shapes W {W.shape}, R {R.shape}, B {B.shape} do not "
             f"match hidden_size {H} and {dirs} direction(s)"
         )
+    if ins[4]:
+        if ins[4] in r.consts:
+            raise InteropError(
+                f"{op} node {name!r}: sequence_lens is a constant ({ins[4]!r}) in the file; "
+                "lstmkit takes lengths when it runs (model.predict(x, lengths=...)), so a "
+                "file that fixes them cannot be imported; make them a graph input"
+            )
+        if ins[4] not in r.inputs:
+            raise InteropError(
+                f"{op} node {name!r}: sequence_lens ({ins[4]!r}) is computed in the graph; "
+                "lstmkit reads it only as a graph input (passed as lengths= at predict)"
+            )
     states = (5, 6) if op == "LSTM" else (5,)
     for k in states:
         if ins[k] and not r.is_zero(ins[k]):
@@ -244,6 +277,146 @@ def from_onnx(path: str | Path) -> Sequential:
 MAX_ONNX_BYTES = 1 << 30
 
 
+@dataclass
+class _Desc:
+    """What a value downstream of a recurrent node holds. ``axes``: labels ``T`` (time),
+    ``B``, ``H`` (features), ``D`` (directions, or layers × directions after a Concat of
+    final states), ``DH`` (directions merged into the features), ``1`` (a unit axis),
+    ``T1`` (one step kept by a Slice). ``entries``: the ``(layer, part, direction)`` the
+    ``D``/``DH`` axis holds, ``part`` being ``y`` (every step), ``h`` or ``c`` (final
+    states); ``last``: a single step of ``y`` was selected."""
+
+    axes: list
+    entries: list
+    last: bool = False
+
+    def node_error(self, node, why: str) -> InteropError:
+        return InteropError(f"{node.op_type} node {node.name or node.output[0]!r}: {why}")
+
+
+def _ints(r: _Reader, node, k: int, attr: str) -> list[int] | None:
+    """An int list given as input ``k`` (newer opsets) or as attribute ``attr``."""
+    if len(node.input) > k and node.input[k]:
+        return [int(v) for v in np.ravel(r.const(node.input[k], f"{node.op_type} {attr}"))]
+    value = _attrs(node).get(attr)
+    return None if value is None else [int(v) for v in np.ravel(value)]
+
+
+def _track(r: _Reader, node, d: _Desc) -> _Desc:
+    """The description of a layout op's output (see :class:`_Desc`), or an error naming
+    the node and why lstmkit cannot represent it."""
+    op, axes = node.op_type, list(d.axes)
+    rank = len(axes)
+    if op in ("Identity", "Dropout"):
+        return d
+    if op == "Transpose":
+        perm = _attrs(node).get("perm", list(range(rank))[::-1])
+        return _Desc([axes[p] for p in perm], d.entries, d.last)
+    if op == "Unsqueeze":
+        for ax in sorted(a % (rank + 1 + k) for k, a in enumerate(_ints(r, node, 1, "axes"))):
+            axes.insert(ax, "1")
+        return _Desc(axes, d.entries, d.last)
+    if op == "Squeeze":
+        drop = _ints(r, node, 1, "axes")
+        if drop is None:  # every unit axis
+            drop = [k for k, a in enumerate(axes)
+                    if a in ("1", "T1") or (a == "D" and len(d.entries) == 1)]  # fmt: skip
+        drop = sorted({a % rank for a in drop})
+        last = d.last
+        for k in drop:
+            if axes[k] == "T1":
+                last = True
+            elif axes[k] == "D" and len(d.entries) != 1:
+                raise d.node_error(node, "squeezes a directions axis of size 2")
+            elif axes[k] not in ("1", "D"):
+                raise d.node_error(node, f"squeezes the {axes[k]} axis")
+        return _Desc([a for k, a in enumerate(axes) if k not in drop], d.entries, last)
+    if op == "Reshape":
+        shape = [int(v) for v in r.const(node.input[1], "Reshape shape")]
+        keep = 0
+        while keep < len(shape) and keep < rank and shape[keep] == 0:
+            keep += 1
+        rest = [a for a in axes[keep:] if a not in ("1", "T1")]
+        if shape[keep:] == [-1] and rest in (["H"], ["D", "H"], ["DH"]):
+            return _Desc([*axes[:keep], "H" if rest == ["H"] else "DH"], d.entries,
+                         d.last or "T1" in axes[keep:])  # fmt: skip
+        raise d.node_error(node, f"reshapes {axes} to {shape}, which is not merging the "
+                                 "directions into the features")  # fmt: skip
+    if op == "Flatten":
+        axis = _attrs(node).get("axis", 1) % rank
+        if axes[:axis] == ["B"] and [a for a in axes[axis:] if a not in ("1", "T1")] in (
+            ["H"], ["D", "H"], ["DH"]):  # fmt: skip
+            return _Desc(["B", "DH"], d.entries, d.last or "T1" in axes)
+        raise d.node_error(node, f"flattens {axes} at axis {axis}")
+    if op in ("Gather", "Slice"):
+        axis = (_attrs(node).get("axis", 0) if op == "Gather" else
+                (_ints(r, node, 3, "axes") or [0])[0]) % rank  # fmt: skip
+        label = axes[axis]
+        if op == "Gather":
+            idx = np.asarray(r.const(node.input[1], "Gather index"))
+            if idx.ndim != 0:
+                raise d.node_error(node, "gathers several indices")
+            first = int(idx)
+        else:
+            starts, ends = _ints(r, node, 1, "starts"), _ints(r, node, 2, "ends")
+            steps = _ints(r, node, 4, "steps") or [1]
+            first = starts[0]
+            to_end = ends[0] >= 2**31 - 1 or (label == "D" and ends[0] >= len(d.entries))
+            single = ends[0] - starts[0] == 1 or (starts[0] == -1 and to_end)
+            if len(starts) != 1 or steps[0] != 1 or not single:
+                raise d.node_error(node, f"slices {starts}:{ends} of the {label} axis")
+        if label == "T":
+            if first != -1:
+                raise d.node_error(node, f"selects step {first}; lstmkit layers return every "
+                                         "step or the last one")  # fmt: skip
+            if op == "Slice":
+                return _Desc([*axes[:axis], "T1", *axes[axis + 1 :]], d.entries, d.last)
+            return _Desc(axes[:axis] + axes[axis + 1 :], d.entries, True)
+        if label == "D":
+            entry = d.entries[first]
+            if op == "Slice":
+                return _Desc(axes, [entry], d.last)
+            return _Desc(axes[:axis] + axes[axis + 1 :], [entry], d.last)
+        raise d.node_error(node, f"selects from the {label} axis")
+    raise d.node_error(node, "is not a layout op lstmkit can follow")
+
+
+def _consume(d: _Desc, node, layers: list, uses: dict) -> None:
+    """Record what a layer, head or graph output reads from a recurrent layer: every
+    step (``whole``) or its last step (``last``), or refuse what has no lstmkit form."""
+    name = node.name or (node.output[0] if node.output else "output")
+    where = f"{node.op_type} node {name!r}" if node.op_type else f"graph output {name!r}"
+    if "D" in d.axes and len(d.entries) > 1:
+        raise InteropError(f"{where} reads a directions axis that was not merged")
+    layer_ids = {e[0] for e in d.entries}
+    parts = {e[1] for e in d.entries}
+    if len(layer_ids) != 1:
+        raise InteropError(f"{where} reads final states of several layers at once")
+    (k,) = layer_ids
+    if "c" in parts:
+        raise InteropError(f"{where} reads an LSTM's cell state Y_c; lstmkit layers output h")
+    dirs = len(layers[k].directions)
+    order = [e[2] for e in d.entries]
+    if sorted(order) != list(range(dirs)):
+        raise InteropError(f"{where} reads one direction of a bidirectional layer; lstmkit "
+                           "layers output both")  # fmt: skip
+    if order != list(range(dirs)):
+        raise InteropError(f"{where} reads the reverse direction before the forward one; "
+                           "lstmkit layers output forward, then reverse")  # fmt: skip
+    if d.last and dirs == 2:
+        raise InteropError(f"{where} reads the last time step of a bidirectional layer's "
+                           "sequence, where the reverse direction has seen one step; lstmkit's "
+                           "many-to-one bidirectional layer gives both directions' final "
+                           "states (Y_h)")  # fmt: skip
+    if parts == {"h"} or d.last:
+        kind = "last"
+    elif "T" in d.axes:
+        kind = "whole"
+    else:
+        raise InteropError(f"{where} reads a recurrent output in a layout lstmkit cannot follow")
+    uses.setdefault(k, set()).add(kind)
+
+
 def _from_proto(proto) -> Sequential:
     r = _Reader(proto)
     graph = proto.graph
@@ -259,9 +432,18 @@ def _from_proto(proto) -> Sequential:
         needed.add(v)
         if v in r.producer:
             stack += [i for i in r.producer[v].input if i]
+    other_inputs = r.inputs - {data_in}
     data = {data_in}
+    desc: dict[str, _Desc] = {}
+    uses: dict[int, set] = {}
     layers, params = [], []
     input_size, dtype = None, None
+
+    def read(v, node):
+        """A layer or head reads ``v``: record what it takes from a recurrent layer."""
+        if v in desc:
+            _consume(desc[v], node, layers, uses)
+
     for node in graph.node:
         on_path = any(i in data for i in node.input)
         if not on_path:
@@ -275,16 +457,37 @@ def _from_proto(proto) -> Sequential:
         if op == "Shape" or not any(o in needed for o in node.output):
             continue  # a shape read (zero states, masks), or feeding another graph output
         if op in RECURRENT:
-            y, y_h = [*node.output, "", ""][:2]
-            seq = y in needed
-            if seq and y_h in needed and y_h:
-                raise InteropError(f"{op} node {node.name!r}: both Y and Y_h feed the output")
-            layer, p, D, dt = _recurrent(r, node, seq)
+            read(node.input[0], node)
+            layer, p, D, dt = _recurrent(r, node, True)
+            k = len(layers)
             layers.append(layer)
             params.append(p)
             input_size = input_size or D
             dtype = dtype or dt
+            dirs = len(layer.directions)
+            batch_first = _attrs(node).get("layout", 0) == 1
+            y_axes = ["B", "T", "D", "H"] if batch_first else ["T", "D", "B", "H"]
+            h_axes = ["B", "D", "H"] if batch_first else ["D", "B", "H"]
+            outs = [*node.output, "", ""][:3]
+            for v, part, axes in zip(outs, "yhc", (y_axes, h_axes, h_axes), strict=True):
+                if v:
+                    desc[v] = _Desc(axes, [(k, part, j) for j in range(dirs)])
+        elif op == "Concat" and all(i in desc for i in node.input):
+            ds = [desc[i] for i in node.input]
+            axis = _attrs(node).get("axis", 0) % len(ds[0].axes)
+            if all(d.axes == ds[0].axes for d in ds) and ds[0].axes[axis] in ("H", "DH"):
+                # final states of both directions side by side: torch.cat([h[-2], h[-1]], 1)
+                merged = [*ds[0].axes[:axis], "DH", *ds[0].axes[axis + 1 :]]
+                desc[node.output[0]] = _Desc(merged, [e for d in ds for e in d.entries],
+                                             any(d.last for d in ds))  # fmt: skip
+                data.update(node.output)
+                continue
+            if any(d.axes != ds[0].axes for d in ds) or ds[0].axes[axis] != "D":
+                raise ds[0].node_error(node, "concatenates recurrent outputs along an axis "
+                                             "other than the final states' first")  # fmt: skip
+            desc[node.output[0]] = _Desc(ds[0].axes, [e for d in ds for e in d.entries])
         elif op in ("Gemm", "MatMul"):
+            read(node.input[0], node)
             a = _attrs(node)
             if op == "Gemm":
                 if a.get("alpha", 1.0) != 1.0 or a.get("beta", 1.0) != 1.0 or a.get("transA", 0):
@@ -319,8 +522,28 @@ def _from_proto(proto) -> Sequential:
                     f"Softmax node {node.name!r}: only the feature axis is supported"
                 )
             layers[-1].activation = ACTS[op]
-        elif op in LAYOUT_OPS or (op == "Mul" and sum(i in data for i in node.input) == 1):
-            pass
+        elif op == "Mul" and sum(i in data for i in node.input) == 1:
+            # Only a padding mask computed from the lengths input may multiply the data:
+            # lstmkit applies lengths itself; any other factor would be silently lost.
+            other = next(i for i in node.input if i not in data)
+            if not r.depends_on_input(other, other_inputs):
+                raise InteropError(
+                    f"Mul node {node.name or node.output[0]!r} multiplies the data by a value "
+                    "that is not a padding mask computed from a lengths input; lstmkit has no "
+                    "such layer"
+                )
+            if node.input[0] in desc or node.input[1] in desc:
+                src = node.input[0] if node.input[0] in desc else node.input[1]
+                desc[node.output[0]] = desc[src]
+        elif op in LAYOUT_OPS or op in ("Gather", "Slice"):
+            src = node.input[0]
+            if src in desc:
+                desc[node.output[0]] = _track(r, node, desc[src])
+            elif op in ("Gather", "Slice"):
+                raise InteropError(
+                    f"unsupported ONNX operator {op} on the data path before any recurrent "
+                    f"layer (node {node.name or node.output[0]!r})"
+                )
         else:
             raise InteropError(
                 f"unsupported ONNX operator {op} on the data path "
@@ -329,4 +552,28 @@ def _from_proto(proto) -> Sequential:
         data.update(node.output)
     if not layers:
         raise InteropError("the graph holds no LSTM, GRU, RNN, Gemm or MatMul node")
+    if out_name in desc:
+        _consume(desc[out_name], _GraphOutput(out_name), layers, uses)
+    for k, layer in enumerate(layers):
+        if isinstance(layer, Dense):
+            continue
+        got = uses.get(k, set())
+        if got == {"whole", "last"}:
+            raise InteropError(f"{layer.name}: the graph reads both every step and the last "
+                               "step of this recurrent layer")  # fmt: skip
+        if not got:
+            raise InteropError(f"{layer.name}: nothing the output depends on reads this "
+                               "recurrent layer's output")  # fmt: skip
+        layer.return_sequences = got == {"whole"}
+        if got == {"last"} and any(not isinstance(la, Dense) for la in layers[k + 1 :]):
+            raise InteropError(f"{layer.name}: a later recurrent layer reads only its last step")
     return assemble(layers, params, input_size, dtype)
+
+
+class _GraphOutput:
+    """Stands in for a node when the graph's output itself reads a recurrent layer."""
+
+    op_type = ""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.output = name, [name]
