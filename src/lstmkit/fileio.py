@@ -13,6 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 
+def one_line(text: str) -> str:
+    """All of ``text`` on one line (its lines joined with "; "): a message is never cut."""
+    return "; ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
 def first_line(exc: BaseException, limit: int = 200) -> str:
     """The first line of an exception's message (a library's may run to a page)."""
     text = str(exc).strip()

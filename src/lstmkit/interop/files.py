@@ -15,7 +15,7 @@ import json
 import re
 from pathlib import Path
 
-from lstmkit.fileio import first_line
+from lstmkit.fileio import first_line, one_line
 from lstmkit.interop.errors import InteropError
 
 FORMATS = (".safetensors", ".keras", ".onnx", ".pt", ".pth")
@@ -67,7 +67,7 @@ def _bare_module(sd: dict, rnn_activation: str):
         module.load_state_dict(sd)
     except RuntimeError as exc:
         raise InteropError(
-            f"the state dict does not fit {type(module).__name__}: {str(exc).splitlines()[0]}"
+            f"the state dict does not fit {type(module).__name__}: {one_line(str(exc))}"
         ) from None
     return module
 
@@ -120,14 +120,49 @@ def read_model(path, *, input_size: int | None = None, layers: str | None = None
     else:
         return from_torch(_bare_module(sd, rnn_activation))
     module = to_torch(model)
-    try:
-        module.load_state_dict(sd)
-    except RuntimeError as exc:
-        raise InteropError(
-            f"{str(path)!r}: the state dict does not match the architecture: "
-            f"{str(exc).splitlines()[0]}"
-        ) from None
+    module.load_state_dict(_by_order(sd, module, model, path))
     return from_torch(module)
+
+
+def _by_order(sd: dict, module, model, path: Path) -> dict:
+    """``sd`` under the keys of ``module`` (what ``to_torch(model)`` builds): by name when
+    they are its own, else by order and shape, as a custom module (``lstm.weight_ih_l0``,
+    ``fc.weight``) or an ``nn.Sequential`` (``0.weight_ih_l0``) registers them. A tensor
+    that does not fit is named with the parameter it would have been."""
+    target = module.state_dict()
+    if list(sd) == list(target) and all(sd[k].shape == target[k].shape for k in sd):
+        return sd
+    names = _lstmkit_names(model)
+    if len(sd) != len(target):
+        raise InteropError(
+            f"{str(path)!r}: the state dict does not match the architecture: it has "
+            f"{len(sd)} tensors where --layers needs {len(target)} "
+            f"({', '.join(names[k] for k in target)}); check the layer spec"
+        )
+    out = {}
+    for (src, tensor), (key, want) in zip(sd.items(), target.items(), strict=True):
+        if tuple(tensor.shape) != tuple(want.shape):
+            raise InteropError(
+                f"{str(path)!r}: the state dict does not match the architecture: tensor "
+                f"{src!r} has shape {tuple(tensor.shape)}, but in "
+                f"the file's order it is {names[key]}, of shape {tuple(want.shape)}; check "
+                "--input-size and --layers (and that the module registers its layers in "
+                "the order they run)"
+            )
+        out[key] = tensor
+    return out
+
+
+def _lstmkit_names(model) -> dict[str, str]:
+    """``to_torch`` state-dict key → the lstmkit layer and torch parameter it holds."""
+    from lstmkit.interop.torch_io import to_torch
+
+    names = {}
+    for k, block in enumerate(to_torch(model).lstmkit_blocks):
+        layer = model.layers[k]
+        for pname, _ in block.named_parameters():
+            names[f"lstmkit_blocks.{k}.{pname}"] = f"{layer.name}'s {pname}"
+    return names
 
 
 # A state dict is its tensors' bytes: a file that unpacks to more is damaged or a bomb.
