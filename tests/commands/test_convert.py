@@ -97,7 +97,8 @@ def run_cli(*args, cwd):
     "make, args, message",
     [
         (None, ["in.safetensors", "out.onnx"], "no file at 'in.safetensors'"),
-        ("safetensors", ["in.safetensors", "out.h5"], "unknown format '.h5'"),
+        ("safetensors", ["in.safetensors", "out.tflite"], "unknown format '.tflite'"),
+        ("safetensors", ["in.safetensors", "out.h5"], "writes Keras 3's .keras format"),
         ("lstmkit_pt", ["in.pt", "out.safetensors"], "no architecture for 'in.pt'"),
         (
             "lstmkit_pt",

@@ -57,8 +57,10 @@ def test_an_nn_sequential_state_dict_maps_by_order(tmp_path):
 
 def test_a_tensor_that_does_not_fit_is_named(tmp_path):
     path = saved(Forecaster(), tmp_path)
-    why = (r"tensor 'lstm.weight_ih_l0' has shape \(64, 8\), but in the file's order it is "
-           r"lstm's weight_ih_l0, of shape \(48, 8\)")
+    why = (
+        r"tensor 'lstm.weight_ih_l0' has shape \(64, 8\), but in the file's order it is "
+        r"lstm's weight_ih_l0, of shape \(48, 8\)"
+    )
     with pytest.raises(InteropError, match=why):
         read_model(path, input_size=8, layers="lstm:12,dense:1")
 

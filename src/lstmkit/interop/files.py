@@ -1,8 +1,9 @@
 """Reading and writing models by file extension, for ``lstmkit convert``.
 
-``.safetensors`` lstmkit model files; ``.keras`` Keras 3; ``.onnx`` ONNX; ``.pt``/``.pth``
-PyTorch state dicts. A state dict holds no architecture: writing one also writes a
-sidecar ``<file>.json`` with lstmkit's architecture, and reading one takes that sidecar,
+``.safetensors`` lstmkit model files; ``.keras`` Keras 3 (and ``.h5``/``.hdf5`` legacy
+Keras models, read only); ``.onnx`` ONNX; ``.pt``/``.pth`` PyTorch state dicts. A state
+dict holds no architecture: writing one also writes a sidecar ``<file>.json`` with
+lstmkit's architecture, and reading one takes that sidecar,
 an explicit architecture (``input_size`` and a layer spec), or, for the state dict of a
 bare ``nn.LSTM``/``nn.GRU``/``nn.RNN``, infers the module from the weight names and
 shapes. State dicts are read with ``torch.load(weights_only=True)``, PyTorch's loader
@@ -18,17 +19,24 @@ from pathlib import Path
 from lstmkit.fileio import first_line, one_line
 from lstmkit.interop.errors import InteropError
 
-FORMATS = (".safetensors", ".keras", ".onnx", ".pt", ".pth")
+FORMATS = (".safetensors", ".keras", ".h5", ".hdf5", ".onnx", ".pt", ".pth")
+#: Formats read but not written: lstmkit writes Keras 3's own format.
+READ_ONLY = (".h5", ".hdf5")
 
 
-def _format(path: Path) -> str:
+def _format(path: Path, write: bool = False) -> str:
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise InteropError(
             f"{str(path)!r}: unknown format {suffix or '(no extension)'!r}; use one of "
             + ", ".join(FORMATS)
         )
-    return ".pt" if suffix == ".pth" else suffix
+    if write and suffix in READ_ONLY:
+        raise InteropError(
+            f"{str(path)!r}: lstmkit reads legacy Keras {suffix} files but writes Keras 3's "
+            ".keras format (which Keras 3 and tf.keras 2.13+ load); use a .keras name"
+        )
+    return {".pth": ".pt", ".hdf5": ".keras", ".h5": ".keras"}.get(suffix, suffix)
 
 
 def _sidecar(path: Path) -> Path:
@@ -236,7 +244,7 @@ def write_model(model, path, *, lengths: bool = False) -> Path:
     from lstmkit.interop import to_keras, to_onnx, to_torch
 
     path = Path(path)
-    fmt = _format(path)
+    fmt = _format(path, write=True)
     if fmt == ".safetensors":
         model.save(str(path))
     elif fmt == ".keras":

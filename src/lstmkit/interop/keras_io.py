@@ -1,13 +1,18 @@
 """Keras 3 ``.keras`` files ⇄ lstmkit, without TensorFlow or Keras (needs ``h5py``).
 
 A ``.keras`` file is a zip of ``config.json`` (the architecture), ``metadata.json`` and
-``model.weights.h5`` (weights under ``layers/<name>/[cell/]vars/<k>``). Keras stores
+``model.weights.h5`` (weights under ``layers/<name>/[cell/]vars/<k>``); a legacy HDF5
+model (``.h5``: Keras 3's ``model.save('m.h5')``, tf.keras 2.x) keeps the architecture in
+its ``model_config`` attribute and the weights under ``model_weights/<layer>``, listed by
+each group's ``weight_names``. Keras stores
 kernels as ``(D, G·H)`` (the transpose of lstmkit's ``(G·H, D)``) with LSTM gates
 ``i, f, c, o`` and GRU gates ``z, r, h`` (layouts.py). A GRU with ``reset_after=True``
 keeps two biases, ``(2, 3H)``; with ``reset_after=False`` one, which becomes ``bx``
 (``bh = 0``). Supported: ``Sequential`` (or a Functional chain) of ``InputLayer``,
 ``LSTM``, ``GRU``, ``SimpleRNN`` (tanh, relu), ``Bidirectional`` (concat) of those,
-``Dense`` (linear, relu, tanh, sigmoid, softmax) and ``Dropout``.
+``Dense`` (linear, relu, tanh, sigmoid, softmax), ``TimeDistributed(Dense)`` (the same as
+Dense on a sequence) and ``Dropout``. ``Masking`` is refused by name (lstmkit takes lengths
+at predict).
 """
 
 from __future__ import annotations
@@ -160,6 +165,7 @@ SNAKE = {
     "Bidirectional": "bidirectional",
     "Dense": "dense",
     "Dropout": "dropout",
+    "TimeDistributed": "time_distributed",
 }
 
 
@@ -213,11 +219,14 @@ def _bounded_read(z: zipfile.ZipFile, name: str, limit: int, path: Path) -> byte
 
 
 def from_keras(path: str | Path) -> Sequential:
-    """An lstmkit model from a Keras 3 ``.keras`` file (see the module docstring)."""
+    """An lstmkit model from a Keras 3 ``.keras`` file or a legacy HDF5 ``.h5`` model (Keras
+    3's ``model.save('m.h5')``, tf.keras 2.x); see the module docstring."""
     h5py = _h5py()
     path = Path(path)
     if not path.is_file():
-        raise InteropError(f"no .keras file at {str(path)!r}")
+        raise InteropError(f"no Keras file at {str(path)!r}")
+    if not zipfile.is_zipfile(path) and h5py.is_hdf5(str(path)):
+        return _from_legacy_h5(h5py, path)
     try:
         with zipfile.ZipFile(path) as z:
             config = json.loads(_bounded_read(z, "config.json", MAX_CONFIG_BYTES, path))
@@ -248,57 +257,156 @@ def from_keras(path: str | Path) -> Sequential:
         ) from None
 
 
+class _ZipWeights:
+    """Weights of a ``.keras`` file: ``layers/<class>[_k]/...``, numbered per class."""
+
+    def __init__(self, h5) -> None:
+        self.h5, self.paths = h5, _Paths()
+
+    def cell(self, cls: str, name: str) -> list[np.ndarray]:
+        return _vars(self.h5, f"{self.paths.next(cls)}/cell/vars")
+
+    def bidirectional(self, name: str) -> tuple[list, list]:
+        where = self.paths.next("Bidirectional")
+        return (_vars(self.h5, f"{where}/forward_layer/cell/vars"),
+                _vars(self.h5, f"{where}/backward_layer/cell/vars"))  # fmt: skip
+
+    def dense(self, name: str, wrapped: bool = False) -> list[np.ndarray]:
+        if wrapped:
+            return _vars(self.h5, f"{self.paths.next('TimeDistributed')}/layer/vars")
+        return _vars(self.h5, f"{self.paths.next('Dense')}/vars")
+
+    def skip(self, cls: str) -> None:
+        if cls in SNAKE:
+            self.paths.next(cls)
+
+
+class _LegacyWeights:
+    """Weights of a legacy HDF5 file (``model.save('m.h5')`` in Keras 3 and tf.keras 2):
+    ``model_weights/<layer name>``, whose ``weight_names`` attribute lists its arrays in
+    order (kernel, recurrent kernel, bias; forward before backward)."""
+
+    def __init__(self, h5) -> None:
+        if "model_weights" in h5:
+            self.root = h5["model_weights"]
+        elif "layer_names" in h5.attrs:  # model.save_weights layout: the groups at the top
+            self.root = h5
+        else:
+            raise InteropError("the file has no model_weights group (not a saved Keras model)")
+        self.h5 = h5
+
+    def _arrays(self, name: str) -> list[np.ndarray]:
+        if name not in self.root:
+            raise InteropError(f"the weights file has no weights for layer {name!r}")
+        group = self.root[name]
+        names = [n.decode() if isinstance(n, bytes) else str(n)
+                 for n in group.attrs.get("weight_names", [])]  # fmt: skip
+        datasets = [group[n] for n in names]
+        size = sum(int(np.prod(d.shape, dtype=np.float64)) * d.dtype.itemsize for d in datasets)
+        compressed = any(d.compression is not None for d in datasets)
+        limit = MAX_WEIGHTS_BYTES if compressed else min(MAX_WEIGHTS_BYTES,
+                                                         self.h5.id.get_filesize())  # fmt: skip
+        if size > limit:
+            raise InteropError(
+                f"the weights of layer {name!r} claim {size:,} bytes, more than the {limit:,} "
+                "they can hold (a damaged file or a bomb); refused"
+            )
+        return [np.asarray(d) for d in datasets]
+
+    def cell(self, cls: str, name: str) -> list[np.ndarray]:
+        return self._arrays(name)
+
+    def bidirectional(self, name: str) -> tuple[list, list]:
+        arrays = self._arrays(name)
+        half = len(arrays) // 2
+        return arrays[:half], arrays[half:]
+
+    def dense(self, name: str, wrapped: bool = False) -> list[np.ndarray]:
+        return self._arrays(name)
+
+    def skip(self, cls: str) -> None:
+        pass
+
+
 def _from_keras(h5py, path: Path, config: dict, weights: bytes) -> Sequential:
+    with h5py.File(io.BytesIO(weights), "r") as h5:
+        return _build(config, _ZipWeights(h5))
+
+
+def _input_size(c: dict) -> int | None:
+    shape = c.get("batch_shape") or c.get("batch_input_shape")
+    return int(shape[-1]) if shape else None
+
+
+def _build(config: dict, source) -> Sequential:
     layers, params = [], []
     input_size = None
-    paths = _Paths()
-    with h5py.File(io.BytesIO(weights), "r") as h5:
-        for entry in _layer_list(config):
-            cls, c = entry.get("class_name"), entry.get("config", {})
-            name = c.get("name", cls)
-            if cls == "InputLayer":
-                shape = c.get("batch_shape") or c.get("batch_input_shape")
-                input_size = int(shape[-1])
-            elif cls in RECURRENT:
-                _check_rnn_config(name, cls, c)
-                layers.append(_make_rnn(cls, c, False))
-                params.append(_cell_params(cls, c, _vars(h5, f"{paths.next(cls)}/cell/vars"), name))
-            elif cls == "Bidirectional":
-                if c.get("merge_mode", "concat") != "concat":
-                    raise InteropError(
-                        f"Keras layer {name!r}: merge_mode {c.get('merge_mode')!r} "
-                        "(lstmkit concatenates [forward | backward])"
-                    )
-                inner = c["layer"]
-                icls, ic = inner["class_name"], inner["config"]
-                if icls not in RECURRENT:
-                    raise InteropError(
-                        f"Keras layer {name!r}: Bidirectional({icls}) is not supported"
-                    )
-                _check_rnn_config(name, icls, ic)
-                layers.append(_make_rnn(icls, ic, True))
-                where = paths.next(cls)
-                fwd = _cell_params(icls, ic, _vars(h5, f"{where}/forward_layer/cell/vars"), name)
-                bwd = _cell_params(icls, ic, _vars(h5, f"{where}/backward_layer/cell/vars"), name)
-                params.append({**fwd, **{k + "_reverse": v for k, v in bwd.items()}})
-            elif cls == "Dense":
-                act = c.get("activation", "linear")
-                if act not in DENSE_ACTS:
-                    raise InteropError(f"Keras layer {name!r}: activation {act!r} is not supported")
-                vars_ = _vars(h5, f"{paths.next(cls)}/vars")
-                W = vars_[0].T.copy()
-                b = vars_[1] if len(vars_) > 1 else np.zeros(W.shape[0], W.dtype)
-                layers.append(Dense(c["units"], activation=DENSE_ACTS[act]))
-                params.append({"W": W, "b": b})
-            elif cls == "Dropout":
-                paths.next(cls)
-                layers.append(Dropout(float(c.get("rate", 0.0))))
-                params.append({})
-            else:
+    for entry in _layer_list(config):
+        cls, c = entry.get("class_name"), entry.get("config", {})
+        name = c.get("name", cls)
+        if input_size is None and not layers:
+            input_size = _input_size(c)  # InputLayer, or tf.keras 2's first layer
+        if cls == "InputLayer":
+            continue
+        if cls in RECURRENT:
+            _check_rnn_config(name, cls, c)
+            layers.append(_make_rnn(cls, c, False))
+            params.append(_cell_params(cls, c, source.cell(cls, name), name))
+        elif cls == "Bidirectional":
+            if c.get("merge_mode", "concat") != "concat":
                 raise InteropError(
-                    f"unsupported Keras layer {cls} ({name!r}); supported: InputLayer, LSTM, GRU, "
-                    "SimpleRNN, Bidirectional, Dense, Dropout"
+                    f"Keras layer {name!r}: merge_mode {c.get('merge_mode')!r} "
+                    "(lstmkit concatenates [forward | backward])"
                 )
+            inner = c["layer"]
+            icls, ic = inner["class_name"], inner["config"]
+            if icls not in RECURRENT:
+                raise InteropError(f"Keras layer {name!r}: Bidirectional({icls}) is not supported")
+            _check_rnn_config(name, icls, ic)
+            layers.append(_make_rnn(icls, ic, True))
+            fwd_vars, bwd_vars = source.bidirectional(name)
+            fwd = _cell_params(icls, ic, fwd_vars, name)
+            bwd = _cell_params(icls, ic, bwd_vars, name)
+            params.append({**fwd, **{k + "_reverse": v for k, v in bwd.items()}})
+        elif cls == "Dense" or cls == "TimeDistributed":
+            wrapped = cls == "TimeDistributed"
+            if wrapped:
+                inner = c.get("layer", {})
+                if inner.get("class_name") != "Dense":
+                    raise InteropError(f"Keras layer {name!r}: TimeDistributed("
+                                       f"{inner.get('class_name')}) is not supported (only "
+                                       "Dense)")  # fmt: skip
+                dc = inner.get("config", {})
+                if not layers or not getattr(layers[-1], "return_sequences", True):
+                    raise InteropError(f"Keras layer {name!r}: TimeDistributed needs a "
+                                       "sequence input")  # fmt: skip
+            else:
+                dc = c
+            act = dc.get("activation", "linear")
+            if act not in DENSE_ACTS:
+                raise InteropError(f"Keras layer {name!r}: activation {act!r} is not supported")
+            vars_ = source.dense(name, wrapped)
+            W = vars_[0].T.copy()
+            b = vars_[1] if len(vars_) > 1 else np.zeros(W.shape[0], W.dtype)
+            # Dense on a sequence applies to every step, as TimeDistributed(Dense) does.
+            layers.append(Dense(dc["units"], activation=DENSE_ACTS[act]))
+            params.append({"W": W, "b": b})
+        elif cls == "Dropout":
+            source.skip(cls)
+            layers.append(Dropout(float(c.get("rate", 0.0))))
+            params.append({})
+        elif cls == "Masking":
+            raise InteropError(
+                f"Keras layer {name!r}: Masking(mask_value={c.get('mask_value', 0.0)}) has no "
+                "lstmkit layer; lstmkit takes each sequence's length at predict instead "
+                "(model.predict(x, lengths=...)): remove the Masking layer before saving, and "
+                "pass the lengths"
+            )
+        else:
+            raise InteropError(
+                f"unsupported Keras layer {cls} ({name!r}); supported: InputLayer, LSTM, GRU, "
+                "SimpleRNN, Bidirectional, Dense, TimeDistributed(Dense), Dropout"
+            )
     if not layers:
         raise InteropError("the Keras model has no layers to import")
     if input_size is None:
@@ -310,7 +418,40 @@ def _from_keras(h5py, path: Path, config: dict, weights: bytes) -> Sequential:
     return assemble(layers, params, input_size, dtype)
 
 
-# -- writing ---------------------------------------------------------------------------------
+def _from_legacy_h5(h5py, path: Path) -> Sequential:
+    """A legacy HDF5 Keras model: ``model_config`` (JSON) and ``model_weights``."""
+    size = path.stat().st_size
+    if size > MAX_WEIGHTS_BYTES + MAX_CONFIG_BYTES:
+        raise InteropError(f"{str(path)!r} has {size:,} bytes, more than lstmkit reads from a "
+                           "Keras .h5 file; refused")  # fmt: skip
+    try:
+        with h5py.File(path, "r") as h5:
+            raw = h5.attrs.get("model_config")
+            if raw is None:
+                raise InteropError(
+                    f"{str(path)!r} holds weights but no model_config (saved with "
+                    "save_weights?); save the whole model with model.save('m.h5') or as .keras"
+                )
+            raw = raw.decode() if isinstance(raw, bytes) else str(raw)
+            if len(raw) > MAX_CONFIG_BYTES:
+                raise InteropError(f"{str(path)!r}: its model_config is larger than "
+                                   f"{MAX_CONFIG_BYTES:,} bytes; refused")  # fmt: skip
+            config = json.loads(raw)
+            return _build(config, _LegacyWeights(h5))
+    except InteropError as exc:
+        text = str(exc)
+        raise InteropError(text if str(path) in text else f"{str(path)!r}: {text}") from None
+    except (OSError, RuntimeError) as exc:
+        raise InteropError(
+            f"{str(path)!r} is not a readable HDF5 file ({first_line(exc)})"
+        ) from None
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+        raise InteropError(
+            f"{str(path)!r}: its model_config and model_weights do not describe a Keras model "
+            f"lstmkit can read ({type(exc).__name__}: {first_line(exc)})"
+        ) from None
+
+
 def _rnn_config(layer: Recurrent, name: str, backwards: bool = False) -> dict[str, Any]:
     kind = type(layer).__name__
     cls = {"LSTM": "LSTM", "GRU": "GRU", "RNN": "SimpleRNN"}[kind]
