@@ -369,8 +369,12 @@ def test_bad_torch_input(argv, expected, inputs, tmp_path, capsys, monkeypatch):
     check_one_line_error(argv, expected, tmp_path, inputs, capsys, monkeypatch)
 
 
-def test_onnx_external_data_is_never_followed(inputs, tmp_path, capsys, monkeypatch):
+def test_onnx_external_data_is_never_followed_out_of_the_models_folder(
+    inputs, tmp_path, capsys, monkeypatch
+):
     if not (inputs / "external.onnx").exists():
         _onnx_external(inputs)
     check_one_line_error(["convert", "{d}/external.onnx", "m.safetensors"],
-                         "keeps weight", tmp_path, inputs, capsys, monkeypatch)  # fmt: skip
+                         "points to '../../../../etc/passwd'; lstmkit reads external weights "
+                         "only from a file beside the model", tmp_path, inputs, capsys,
+                         monkeypatch)  # fmt: skip

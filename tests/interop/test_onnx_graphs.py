@@ -202,3 +202,48 @@ def test_our_own_files_with_lengths_still_import(tmp_path):
     x = np.random.default_rng(5).normal(size=(2, 4, 2)).astype(np.float32)
     np.testing.assert_array_equal(back.predict(x, lengths=[4, 2]),
                                   model.predict(x, lengths=[4, 2]))  # fmt: skip
+
+
+# -- torch's default (dynamo) exporter ------------------------------------------------------
+def export_dynamo(module, path):
+    pytest.importorskip("onnxscript")
+    torch.manual_seed(0)
+    dims = {0: torch.export.Dim("batch"), 1: torch.export.Dim("time")}
+    torch.onnx.export(module.eval(), (torch.randn(2, 7, 3),), str(path), dynamo=True,
+                      input_names=["x"], output_names=["y"], dynamic_shapes={"x": dims},
+                      verbose=False)  # fmt: skip
+    return path
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+@pytest.mark.parametrize("read", ["y_last", "h_last"])
+def test_dynamo_exports_with_external_weights_import_exactly(kind, read, tmp_path):
+    torch.manual_seed(5)
+    module = Head(kind, 1, read)
+    path = export_dynamo(module, tmp_path / "m.onnx")
+    external = [t for t in onnx.load(str(path), load_external_data=False).graph.initializer
+                if t.data_location == onnx.TensorProto.EXTERNAL]  # fmt: skip
+    assert external, "the dynamo exporter kept its weights in the file this time"
+    model = from_onnx(path)
+    np.testing.assert_allclose(model.predict(X), torch_out(module, X), rtol=0, atol=TOL)
+
+
+def test_external_weights_are_read_only_from_beside_the_model(tmp_path):
+    path = export_dynamo(Head("lstm", 1, "y_last"), tmp_path / "m.onnx")
+    (tmp_path / "m.onnx.data").rename(tmp_path / "elsewhere.data")
+    with pytest.raises(InteropError, match="which is not beside the model"):
+        from_onnx(path)
+    proto = onnx.load(str(path), load_external_data=False)
+    for t in proto.graph.initializer:
+        for e in t.external_data:
+            if e.key == "location":
+                e.value = "../elsewhere.data"
+    onnx.save(proto, str(path))
+    with pytest.raises(InteropError, match="only from a file beside the model"):
+        from_onnx(path)
+
+
+def test_an_unrolled_rnn_is_refused_with_the_exporter_to_use(tmp_path):
+    path = export_dynamo(Head("rnn", 1, "y_last"), tmp_path / "m.onnx")
+    with pytest.raises(InteropError, match=r"export with torch.onnx.export\(..., dynamo=False\)"):
+        from_onnx(path)

@@ -254,14 +254,7 @@ def from_onnx(path: str | Path) -> Sequential:
         raise InteropError(
             f"{str(path)!r} is not a readable ONNX file: {first_line(exc)}"
         ) from None
-    external = [t.name for t in proto.graph.initializer
-                if t.data_location == onnx.TensorProto.EXTERNAL]  # fmt: skip
-    if external:
-        raise InteropError(
-            f"{str(path)!r} keeps weight {external[0]!r} in an external file; lstmkit reads "
-            "self-contained .onnx files (save with onnx.save_model(model, path, "
-            "save_as_external_data=False))"
-        )
+    _load_external(onnx, proto, path)
     try:
         return _from_proto(proto)
     except InteropError as exc:
@@ -273,8 +266,47 @@ def from_onnx(path: str | Path) -> Sequential:
         ) from None
 
 
-#: The most an .onnx file may have (protobuf itself stops at 2 GiB).
+#: The most an .onnx file may have (protobuf itself stops at 2 GiB), and the most its
+#: external weights may add.
 MAX_ONNX_BYTES = 1 << 30
+
+
+def _load_external(onnx, proto, path: Path) -> None:
+    """Read weights kept in external files (torch's dynamo exporter writes
+    ``<model>.onnx.data``), only from a plain file name in the model's own folder: a model
+    file must not make lstmkit read other files of the user's disk."""
+    total = 0
+    for t in proto.graph.initializer:
+        if t.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        info = {e.key: e.value for e in t.external_data}
+        location = info.get("location", "")
+        if not location or Path(location).name != location or location in (".", ".."):
+            raise InteropError(
+                f"{str(path)!r}: weight {t.name!r} points to {location!r}; lstmkit reads external "
+                "weights only from a file beside the model (a plain file name)"
+            )
+        data = path.parent / location
+        if not data.is_file():
+            raise InteropError(
+                f"{str(path)!r}: weight {t.name!r} is kept in {location!r}, which is not beside "
+                "the model; copy it next to the .onnx file"
+            )
+        offset, length = int(info.get("offset", 0)), info.get("length")
+        size = data.stat().st_size
+        length = size - offset if length is None else int(length)
+        total += length
+        if offset < 0 or length < 0 or offset + length > size or total > MAX_ONNX_BYTES:
+            raise InteropError(
+                f"{str(path)!r}: weight {t.name!r} claims bytes {offset:,} to "
+                f"{offset + length:,} of {location!r} ({size:,} bytes; at most "
+                f"{MAX_ONNX_BYTES:,} in all); the files are damaged"
+            )
+        with open(data, "rb") as f:
+            f.seek(offset)
+            t.raw_data = f.read(length)
+        del t.external_data[:]
+        t.data_location = onnx.TensorProto.DEFAULT
 
 
 @dataclass
@@ -332,16 +364,21 @@ def _track(r: _Reader, node, d: _Desc) -> _Desc:
                 raise d.node_error(node, f"squeezes the {axes[k]} axis")
         return _Desc([a for k, a in enumerate(axes) if k not in drop], d.entries, last)
     if op == "Reshape":
-        shape = [int(v) for v in r.const(node.input[1], "Reshape shape")]
-        keep = 0
-        while keep < len(shape) and keep < rank and shape[keep] == 0:
-            keep += 1
-        rest = [a for a in axes[keep:] if a not in ("1", "T1")]
-        if shape[keep:] == [-1] and rest in (["H"], ["D", "H"], ["DH"]):
-            return _Desc([*axes[:keep], "H" if rest == ["H"] else "DH"], d.entries,
-                         d.last or "T1" in axes[keep:])  # fmt: skip
-        raise d.node_error(node, f"reshapes {axes} to {shape}, which is not merging the "
-                                 "directions into the features")  # fmt: skip
+        groups = _reshape_groups(r, node, rank)
+        if groups is None:
+            raise d.node_error(node, "reshapes to a shape lstmkit cannot follow")
+        out = []
+        for g in groups:
+            labels = [axes[k] for k in g]
+            real = [a for a in labels if a not in ("1", "T1")]
+            if len(real) <= 1:
+                out.append(real[0] if real else "1")
+            elif real in (["D", "H"], ["DH"]):
+                out.append("DH")
+            else:
+                raise d.node_error(node, f"reshapes {axes}, merging {labels}; only the "
+                                         "directions may merge into the features")  # fmt: skip
+        return _Desc(out, d.entries, d.last or any(axes[k] == "T1" for g in groups for k in g))
     if op == "Flatten":
         axis = _attrs(node).get("axis", 1) % rank
         if axes[:axis] == ["B"] and [a for a in axes[axis:] if a not in ("1", "T1")] in (
@@ -379,6 +416,78 @@ def _track(r: _Reader, node, d: _Desc) -> _Desc:
             return _Desc(axes[:axis] + axes[axis + 1 :], [entry], d.last)
         raise d.node_error(node, f"selects from the {label} axis")
     raise d.node_error(node, "is not a layout op lstmkit can follow")
+
+
+def _reshape_groups(r: _Reader, node, rank: int) -> list[tuple[int, ...]] | None:
+    """The source axes each output axis of a Reshape holds, in order (``[(0,), (1,),
+    (2, 3)]``: keep two, merge the last two), for a constant target (``0`` copies an axis,
+    one ``-1`` takes the rest) or one computed from the ``Shape`` of the same tensor, as
+    torch's dynamo exporter writes it; None for anything else."""
+    target = node.input[1]
+    if target in r.consts:
+        shape = [int(v) for v in np.ravel(r.consts[target])]
+        groups, k = [], 0
+        for j, v in enumerate(shape):
+            if v == 0:
+                groups.append((k,))
+                k += 1
+            elif v == -1 and j == len(shape) - 1:
+                groups.append(tuple(range(k, rank)))
+                k = rank
+            else:
+                return None
+        return groups if k == rank else None
+    expr = _shape_expr(r, target, node.input[0])
+    if expr is None or [a for g in expr for a in g] != list(range(rank)):
+        return None
+    return expr
+
+
+def _shape_expr(r: _Reader, name: str, of: str, depth: int = 0):
+    """``name`` as a list of products of ``of``'s dimensions (tuples of its axes), or
+    None when it is anything else. Follows Shape, Slice, Mul, Concat, Reshape, Squeeze
+    and Unsqueeze, the ops exporters compute shapes with."""
+    node = r.producer.get(name)
+    if node is None or depth > 32:
+        return None
+    op, ins = node.op_type, list(node.input)
+    if op == "Shape":
+        if ins[0] != of or _attrs(node).get("start") or _attrs(node).get("end"):
+            return None
+        return [(k,) for k in range(_rank_of(r, of))] if _rank_of(r, of) else None
+    if op in ("Reshape", "Squeeze", "Unsqueeze", "Identity", "Cast"):
+        return _shape_expr(r, ins[0], of, depth + 1)
+    if op == "Slice":
+        src = _shape_expr(r, ins[0], of, depth + 1)
+        if src is None:
+            return None
+        start, end = (int(np.ravel(r.const(ins[k], "Slice bound"))[0]) for k in (1, 2))
+        return src[start:end]
+    if op == "Mul":
+        a, b = (_shape_expr(r, i, of, depth + 1) for i in ins[:2])
+        if a is None or b is None or len(a) != 1 or len(b) != 1:
+            return None
+        return [tuple(sorted(a[0] + b[0]))]
+    if op == "Concat":
+        parts = [_shape_expr(r, i, of, depth + 1) for i in ins]
+        return None if any(p is None for p in parts) else [g for p in parts for g in p]
+    return None
+
+
+def _rank_of(r: _Reader, name: str) -> int | None:
+    """The rank of a value, when its producer says (a recurrent output, a Transpose of
+    one)."""
+    node = r.producer.get(name)
+    if node is None:
+        return None
+    if node.op_type in RECURRENT:
+        return 4 if name == node.output[0] else 3
+    if node.op_type == "Transpose":
+        perm = _attrs(node).get("perm")
+        return len(perm) if perm else _rank_of(r, node.input[0])
+    if node.op_type in ("Identity", "Dropout"):
+        return _rank_of(r, node.input[0])
+    return None
 
 
 def _consume(d: _Desc, node, layers: list, uses: dict) -> None:
@@ -540,9 +649,14 @@ def _from_proto(proto) -> Sequential:
             if src in desc:
                 desc[node.output[0]] = _track(r, node, desc[src])
             elif op in ("Gather", "Slice"):
+                unrolled = not any(n.op_type in RECURRENT for n in graph.node)
+                hint = ("; the graph has no LSTM, GRU or RNN node: a recurrent layer unrolled "
+                        "into per-step ops (torch's dynamo exporter does this to nn.RNN) has no "
+                        "lstmkit form; export with torch.onnx.export(..., dynamo=False), which "
+                        "writes an RNN node") if unrolled else ""  # fmt: skip
                 raise InteropError(
                     f"unsupported ONNX operator {op} on the data path before any recurrent "
-                    f"layer (node {node.name or node.output[0]!r})"
+                    f"layer (node {node.name or node.output[0]!r}){hint}"
                 )
         else:
             raise InteropError(
