@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.dtype == "int8":
         raise ValueError("--dtype int8 needs --calibrate CSV: typical inputs to pick scales")
     if args.max_steps is not None and not any(
-        getattr(la, "bidirectional", False) for la in model.layers
+        "reverse" in getattr(la, "directions", ()) for la in model.layers
     ):
         raise ValueError(
             "--max-steps sizes a bidirectional model's sequence buffers, and this model is "

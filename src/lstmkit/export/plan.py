@@ -175,11 +175,14 @@ def make_plan(model, name: str, max_steps: int | None = None) -> Plan:
         sequence = layer.output_is_sequence(sequence)
     if not layers:
         raise ExportError("the model has no layer with arithmetic to export")
-    bidirectional = any(la.recurrent and len(la.directions) == 2 for la in layers)
+    # A reverse direction (bidirectional or go_backwards) reads each sequence from its end:
+    # such a model runs whole sequences through static buffers, not streaming steps.
+    bidirectional = any(la.recurrent and "reverse" in la.directions for la in layers)
     if bidirectional:
         if max_steps is None:
             raise ExportError(
-                "a bidirectional model reads whole sequences into static buffers: give "
+                "a model with a reverse direction (bidirectional or go_backwards) reads whole "
+                "sequences into static buffers: give "
                 f"max_steps (--max-steps), the longest sequence {name}_run must accept"
             )
         if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:

@@ -81,9 +81,11 @@ def _layer_list(config: dict) -> list[dict]:
 def _check_rnn_config(name: str, cls: str, c: dict) -> None:
     if c.get("return_state"):
         raise InteropError(f"Keras layer {name!r}: return_state=True is not supported")
-    if c.get("go_backwards"):
+    if c.get("go_backwards") and c.get("return_sequences"):
         raise InteropError(
-            f"Keras layer {name!r}: go_backwards outside Bidirectional is not supported"
+            f"Keras layer {name!r}: go_backwards=True with return_sequences=True returns the "
+            "steps in reversed order, which lstmkit's reverse layers do not (they keep the "
+            "input's order); only its many-to-one form (return_sequences=False) imports"
         )
     if cls in ("LSTM", "GRU"):
         if (
@@ -150,6 +152,7 @@ def _make_rnn(cls: str, c: dict, bidirectional: bool) -> Recurrent:
         "return_sequences": _flag(c, "return_sequences", False),
         "bidirectional": bidirectional,
         "stateful": _flag(c, "stateful", False) and not bidirectional,
+        "go_backwards": _flag(c, "go_backwards", False) and not bidirectional,
     }
     if cls == "LSTM":
         return LSTM(c["units"], **common)
@@ -351,7 +354,9 @@ def _build(config: dict, source) -> Sequential:
         if cls in RECURRENT:
             _check_rnn_config(name, cls, c)
             layers.append(_make_rnn(cls, c, False))
-            params.append(_cell_params(cls, c, source.cell(cls, name), name))
+            p = _cell_params(cls, c, source.cell(cls, name), name)
+            sfx = "_reverse" if layers[-1].go_backwards else ""
+            params.append({k + sfx: v for k, v in p.items()})
         elif cls == "Bidirectional":
             if c.get("merge_mode", "concat") != "concat":
                 raise InteropError(
@@ -538,9 +543,16 @@ def to_keras(model: Sequential, path: str | Path) -> Path:
                 weights[f"{where}/forward_layer/cell/vars"] = _cell_vars(layer, "")
                 weights[f"{where}/backward_layer/cell/vars"] = _cell_vars(layer, "_reverse")
             else:
-                entry = _rnn_config(layer, name)
+                if layer.go_backwards and layer.return_sequences:
+                    raise InteropError(
+                        f"{layer.name}: Keras' go_backwards returns the steps reversed, lstmkit's "
+                        "in the input's order; only a many-to-one go_backwards layer has a "
+                        "Keras form"
+                    )
+                entry = _rnn_config(layer, name, layer.go_backwards)
                 entries.append(entry)
-                weights[f"{paths.next(entry['class_name'])}/cell/vars"] = _cell_vars(layer, "")
+                sfx = "_reverse" if layer.go_backwards else ""
+                weights[f"{paths.next(entry['class_name'])}/cell/vars"] = _cell_vars(layer, sfx)
         elif isinstance(layer, Dense):
             entries.append(
                 {

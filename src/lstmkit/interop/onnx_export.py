@@ -94,7 +94,7 @@ def _recurrent(g: _Graph, layer: Recurrent, x: str, lengths: str) -> tuple[str, 
             R.append(p["Wh"])
             Bs.append(np.concatenate([p["b"], np.zeros(H)]))
     inputs = [x, g.const("W", W), g.const("R", R), g.const("B", Bs), lengths]
-    attrs = {"hidden_size": H, "direction": "bidirectional" if len(dirs) == 2 else "forward"}
+    attrs = {"hidden_size": H, "direction": "bidirectional" if len(dirs) == 2 else dirs[0]}
     if kind == "LSTM" and Ps:
         inputs += ["", "", g.const("P", Ps)]
     if kind == "GRU":

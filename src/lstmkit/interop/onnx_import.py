@@ -158,8 +158,9 @@ def _recurrent(r: _Reader, node, sequences: bool):
     acts = [s.decode() if isinstance(s, bytes) else s for s in a.get("activations", [])]
     direction = a.get("direction", b"forward")
     direction = direction.decode() if isinstance(direction, bytes) else direction
-    if direction not in ("forward", "bidirectional"):
-        raise InteropError(f"{op} node {name!r}: direction {direction!r} is not supported")
+    if direction not in ("forward", "reverse", "bidirectional"):
+        raise InteropError(f"{op} node {name!r}: direction {direction!r} is not an ONNX "
+                           "direction (forward, reverse, bidirectional)")  # fmt: skip
     dirs = 2 if direction == "bidirectional" else 1
     ins = list(node.input) + [""] * 8
     W = r.const(ins[1], f"{op} node {name!r} W")
@@ -199,9 +200,10 @@ def _recurrent(r: _Reader, node, sequences: bool):
                 f"{op} node {name!r}: its initial state {ins[k]!r} is not zero; lstmkit models "
                 "start from zero states"
             )
-    common = {"return_sequences": sequences, "bidirectional": dirs == 2}
+    common = {"return_sequences": sequences, "bidirectional": dirs == 2,
+              "go_backwards": direction == "reverse"}  # fmt: skip
     params = {}
-    sfx = ("", "_reverse")
+    sfx = ("_reverse",) if direction == "reverse" else ("", "_reverse")
     if op == "LSTM":
         if acts and [x.capitalize() for x in acts] != DEFAULT_ACTS["LSTM"] * dirs:
             raise InteropError(f"LSTM node {name!r}: activations {acts} are not supported")
@@ -495,7 +497,9 @@ def _consume(d: _Desc, node, layers: list, uses: dict) -> None:
     step (``whole``) or its last step (``last``), or refuse what has no lstmkit form."""
     name = node.name or (node.output[0] if node.output else "output")
     where = f"{node.op_type} node {name!r}" if node.op_type else f"graph output {name!r}"
-    if "D" in d.axes and len(d.entries) > 1:
+    if "D" in d.axes and len(d.entries) > 1 and node.op_type:
+        # A graph output may keep ONNX's [.., D, B, H] (lstmkit's output puts the directions
+        # side by side, as the input's layout is lstmkit's too); a head may not.
         raise InteropError(f"{where} reads a directions axis that was not merged")
     layer_ids = {e[0] for e in d.entries}
     parts = {e[1] for e in d.entries}
@@ -512,11 +516,13 @@ def _consume(d: _Desc, node, layers: list, uses: dict) -> None:
     if order != list(range(dirs)):
         raise InteropError(f"{where} reads the reverse direction before the forward one; "
                            "lstmkit layers output forward, then reverse")  # fmt: skip
-    if d.last and dirs == 2:
-        raise InteropError(f"{where} reads the last time step of a bidirectional layer's "
-                           "sequence, where the reverse direction has seen one step; lstmkit's "
-                           "many-to-one bidirectional layer gives both directions' final "
-                           "states (Y_h)")  # fmt: skip
+    if d.last and "reverse" in layers[k].directions:
+        what = "a bidirectional" if dirs == 2 else "a reverse"
+        raise InteropError(
+            f"{where} reads the last time step of {what} layer's sequence, "
+            "where the reverse direction has seen one step; lstmkit's "
+            "many-to-one layer gives each direction's final state"
+        )
     if parts == {"h"} or d.last:
         kind = "last"
     elif "T" in d.axes:

@@ -218,6 +218,11 @@ def _torch_recurrent(layer: Recurrent, dtype):
         raise InteropError(f"{layer.name}: PyTorch's LSTM has no peepholes")
     if kind == "GRU" and not cell.reset_after:
         raise InteropError(f"{layer.name}: PyTorch's GRU has only reset_after=True")
+    if layer.go_backwards:
+        raise InteropError(
+            f"{layer.name}: PyTorch has no reverse-only recurrent layer "
+            "(go_backwards); only bidirectional=True has a reverse direction"
+        )
     common = {"batch_first": True, "bidirectional": layer.bidirectional, "dtype": dtype}
     if kind == "LSTM":
         m = torch.nn.LSTM(layer.input_size, layer.hidden_size, proj_size=cell.P or 0, **common)

@@ -41,21 +41,28 @@ class Recurrent(Layer):
         return_state: bool = False,
         bidirectional: bool = False,
         stateful: bool = False,
+        go_backwards: bool = False,
         name: str | None = None,
         **cell_options: Any,
     ) -> None:
         super().__init__(name=name)
         hidden_size = whole_number(type(self).__name__, "hidden_size", hidden_size)
-        if stateful and bidirectional:
+        if go_backwards and bidirectional:
             raise ValueError(
-                f"{type(self).__name__}: stateful=True needs a unidirectional layer; the reverse "
-                "direction of the next chunk would have to run before this one"
+                f"{type(self).__name__}: go_backwards=True and bidirectional=True: a "
+                "bidirectional layer already has its reverse direction"
+            )
+        if stateful and (bidirectional or go_backwards):
+            raise ValueError(
+                f"{type(self).__name__}: stateful=True needs a unidirectional forward layer; the "
+                "reverse direction of the next chunk would have to run before this one"
             )
         self.cell = self.cell_class(int(hidden_size), **cell_options)
         self.hidden_size = int(hidden_size)
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.bidirectional = bool(bidirectional)
+        self.go_backwards = bool(go_backwards)
         self.stateful = bool(stateful)
         #: Carried state per direction (stateful calls and :meth:`step`), or None.
         self.state_: list[State] | None = None
@@ -71,7 +78,9 @@ class Recurrent(Layer):
 
     @property
     def directions(self) -> tuple[str, ...]:
-        return DIRECTIONS[: self.dirs]
+        """``("forward",)``, ``("forward", "reverse")``, or ``("reverse",)`` for a layer
+        that reads each sequence backwards only (``go_backwards``)."""
+        return ("reverse",) if self.go_backwards else DIRECTIONS[: self.dirs]
 
     @staticmethod
     def suffix(direction: str) -> str:
@@ -105,6 +114,7 @@ class Recurrent(Layer):
             "return_state": self.return_state,
             "bidirectional": self.bidirectional,
             "stateful": self.stateful,
+            **({"go_backwards": True} if self.go_backwards else {}),
             **self.cell.options(),
             "name": self.name,
         }
@@ -253,10 +263,11 @@ class Recurrent(Layer):
         ndarray, shape (B, P): the output ``h_t``, the same numbers as the sequence
         forward's step ``t``.
         """
-        if self.bidirectional:
+        if "reverse" in self.directions:
+            what = "a bidirectional" if self.bidirectional else "a go_backwards"
             raise ValueError(
-                f"{self.name}: step() streams one direction; a bidirectional layer needs the "
-                "whole sequence (use predict)"
+                f"{self.name}: step() streams forward; {what} layer reads each sequence from "
+                "its end, so it needs the whole sequence (use predict)"
             )
         x_t = np.asarray(x_t)
         self._check_input(x_t, 2)
@@ -311,6 +322,9 @@ class LSTM(Recurrent):
     return_sequences : output every step ``(B, T, dirs·P)`` instead of the last ``(B, dirs·P)``.
     return_state : also return the final ``(h, c)`` of each direction (layer used on its own).
     bidirectional : add a reverse direction that reads each valid part backwards.
+    go_backwards : one direction only, reading each valid part backwards; its outputs keep
+        the input's time order (ONNX's ``direction="reverse"``; Keras' ``go_backwards``
+        returns the steps reversed).
     peephole : gates also see the cell (Gers & Schmidhuber 2000).
     proj_size : ``P < H``; ``h_t = Wr (o ⊙ tanh(c_t))`` as PyTorch's ``proj_size``.
     stateful : carry the final state into the next call until :meth:`reset_states`.
@@ -329,6 +343,7 @@ class LSTM(Recurrent):
         peephole: bool = False,
         proj_size: int | None = None,
         stateful: bool = False,
+        go_backwards: bool = False,
         name: str | None = None,
     ) -> None:
         super().__init__(**_arguments(locals()))
@@ -353,6 +368,7 @@ class GRU(Recurrent):
         return_state: bool = False,
         bidirectional: bool = False,
         stateful: bool = False,
+        go_backwards: bool = False,
         name: str | None = None,
     ) -> None:
         super().__init__(**_arguments(locals()))
@@ -376,6 +392,7 @@ class RNN(Recurrent):
         return_state: bool = False,
         bidirectional: bool = False,
         stateful: bool = False,
+        go_backwards: bool = False,
         name: str | None = None,
     ) -> None:
         super().__init__(**_arguments(locals()))
