@@ -48,13 +48,50 @@ def test_time_distributed_dense_is_dense_on_every_step(suffix, tmp_path):
     np.testing.assert_allclose(model.predict(x), keras_predict(km, x), rtol=0, atol=TOL)
 
 
+def padded(rng, lengths, T=6, D=3, value=0.0):
+    x = rng.normal(size=(len(lengths), T, D)).astype(np.float32)
+    for b, L in enumerate(lengths):
+        x[b, L:] = value
+    return x
+
+
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])
-def test_masking_is_refused_by_name(suffix, tmp_path):
-    km = chain(L.Masking(0.0), L.LSTM(4))
+def test_masking_on_the_input_becomes_lengths(suffix, tmp_path):
+    km = chain(L.Masking(-1.0), L.LSTM(4, return_sequences=True), L.GRU(3), L.Dense(1))
     km.save(tmp_path / f"m{suffix}")
-    why = r"Keras layer 'masking(_\d+)?': Masking\(mask_value=0.0\)"
-    with pytest.raises(InteropError, match=why):
-        from_keras(tmp_path / f"m{suffix}")
+    model = from_keras(tmp_path / f"m{suffix}")
+    assert model.mask_value == -1.0
+    x = padded(np.random.default_rng(4), [6, 2, 4], value=-1.0)
+    np.testing.assert_allclose(model.predict(x), keras_predict(km, x), rtol=0, atol=TOL)
+    np.testing.assert_array_equal(model.predict(x), model.predict(x, lengths=[6, 2, 4]))
+    x[1, 0] = -1.0  # a masked step before an unmasked one: not trailing padding
+    with pytest.raises(ValueError, match=r"x\[1\] step 0 equals mask_value -1 in every feature"):
+        model.predict(x)
+
+
+def test_masking_goes_back_to_keras_and_stays_in_model_files(tmp_path):
+    from lstmkit.interop import to_keras, to_onnx
+
+    km = chain(L.Masking(0.0), L.GRU(4), L.Dense(2))
+    km.save(tmp_path / "m.keras")
+    model = from_keras(tmp_path / "m.keras")
+    to_keras(model, tmp_path / "back.keras")
+    again = keras.saving.load_model(tmp_path / "back.keras")
+    x = padded(np.random.default_rng(5), [6, 3])
+    np.testing.assert_allclose(keras_predict(again, x), keras_predict(km, x), rtol=0, atol=TOL)
+    model.save(tmp_path / "m.safetensors")
+    import lstmkit as lk
+
+    assert lk.load(tmp_path / "m.safetensors").mask_value == 0.0
+    with pytest.raises(InteropError, match=r"mask_value 0 .* has no ONNX form"):
+        to_onnx(model, tmp_path / "m.onnx")
+
+
+def test_masking_after_other_layers_is_refused_by_name(tmp_path):
+    km = chain(L.LSTM(4, return_sequences=True), L.Masking(0.0), L.GRU(2))
+    km.save(tmp_path / "m.keras")
+    with pytest.raises(InteropError, match=r"Keras layer 'masking(_\d+)?': Masking after other"):
+        from_keras(tmp_path / "m.keras")
 
 
 def test_a_tf_keras_2_layout_imports(tmp_path):

@@ -142,6 +142,12 @@ def make_plan(model, name: str, max_steps: int | None = None) -> Plan:
         model without a sensible ``max_steps``.
     """
     name = check_name(name)
+    if getattr(model, "mask_value", None) is not None:
+        raise ExportError(
+            f"{model.name}: mask_value {model.mask_value:g} (padding read from the input) has no "
+            "C form; the C code runs the steps it is given (N_run's T), so pass only the valid "
+            "ones"
+        )
     layers_in = list(getattr(model, "layers", []))
     if not layers_in or getattr(model, "input_size", None) is None:
         raise ExportError("the model has no layers or no input size; build it first")

@@ -11,8 +11,8 @@ keeps two biases, ``(2, 3H)``; with ``reset_after=False`` one, which becomes ``b
 (``bh = 0``). Supported: ``Sequential`` (or a Functional chain) of ``InputLayer``,
 ``LSTM``, ``GRU``, ``SimpleRNN`` (tanh, relu), ``Bidirectional`` (concat) of those,
 ``Dense`` (linear, relu, tanh, sigmoid, softmax), ``TimeDistributed(Dense)`` (the same as
-Dense on a sequence) and ``Dropout``. ``Masking`` is refused by name (lstmkit takes lengths
-at predict).
+Dense on a sequence) and ``Dropout``. A ``Masking`` layer on the input becomes the model's
+``mask_value`` (trailing padding read as lengths); elsewhere it is refused by name.
 """
 
 from __future__ import annotations
@@ -343,7 +343,7 @@ def _input_size(c: dict) -> int | None:
 
 def _build(config: dict, source) -> Sequential:
     layers, params = [], []
-    input_size = None
+    input_size, mask_value = None, None
     for entry in _layer_list(config):
         cls, c = entry.get("class_name"), entry.get("config", {})
         name = c.get("name", cls)
@@ -401,12 +401,16 @@ def _build(config: dict, source) -> Sequential:
             layers.append(Dropout(float(c.get("rate", 0.0))))
             params.append({})
         elif cls == "Masking":
-            raise InteropError(
-                f"Keras layer {name!r}: Masking(mask_value={c.get('mask_value', 0.0)}) has no "
-                "lstmkit layer; lstmkit takes each sequence's length at predict instead "
-                "(model.predict(x, lengths=...)): remove the Masking layer before saving, and "
-                "pass the lengths"
-            )
+            if layers:
+                raise InteropError(
+                    f"Keras layer {name!r}: Masking after other layers has no lstmkit form "
+                    "(lstmkit reads padding from the model's input only)"
+                )
+            mask_value = c.get("mask_value", 0.0)
+            if isinstance(mask_value, bool) or not isinstance(mask_value, int | float):
+                raise InteropError(f"Keras layer {name!r}: mask_value {mask_value!r} is not a "
+                                   "number")  # fmt: skip
+            source.skip(cls)
         else:
             raise InteropError(
                 f"unsupported Keras layer {cls} ({name!r}); supported: InputLayer, LSTM, GRU, "
@@ -420,7 +424,10 @@ def _build(config: dict, source) -> Sequential:
             raise InteropError("the Keras model does not say its input size (no InputLayer)")
         input_size = int(shape[-1])
     dtype = next((next(iter(p.values())).dtype for p in params if p), np.float32)
-    return assemble(layers, params, input_size, dtype)
+    model = assemble(layers, params, input_size, dtype)
+    if mask_value is not None:
+        model.mask_value = float(mask_value)  # the model's trailing padding (lengths)
+    return model
 
 
 def _from_legacy_h5(h5py, path: Path) -> Sequential:
@@ -514,6 +521,10 @@ def to_keras(model: Sequential, path: str | Path) -> Path:
             "registered_name": None,
         }
     ]
+    if getattr(model, "mask_value", None) is not None:
+        entries.append({"module": "keras.layers", "class_name": "Masking",
+                        "config": {"name": "masking", "mask_value": model.mask_value},
+                        "registered_name": None})  # fmt: skip
     weights: dict[str, list[np.ndarray]] = {}
     paths = _Paths()
     for layer in model.layers:

@@ -139,6 +139,11 @@ def to_onnx(model, path: str | Path, *, lengths: bool = False) -> Path:
     -------
     Path of the file.
     """
+    if getattr(model, "mask_value", None) is not None:
+        raise InteropError(
+            f"{model.name}: mask_value {model.mask_value:g} (padding read from the input) "
+            "has no ONNX form; give the lengths instead (to_onnx(model, path, lengths=True))"
+        )
     onnx = _onnx()
     g = _Graph(np.dtype(model.dtype))
     elem = onnx.TensorProto.FLOAT if model.dtype == np.float32 else onnx.TensorProto.DOUBLE

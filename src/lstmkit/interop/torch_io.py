@@ -183,6 +183,11 @@ def to_torch(model: Sequential):
     Dense an ``nn.Linear`` plus its activation; PyTorch has no peepholes and no GRU with
     ``reset_after=False``, which are refused.
     """
+    if getattr(model, "mask_value", None) is not None:
+        raise InteropError(
+            f"{model.name}: mask_value {model.mask_value:g} (padding read from the input) "
+            "has no PyTorch form; give the lengths instead (forward(x, lengths))"
+        )
     torch = _torch()
     from lstmkit.interop.torch_model import LstmkitTorchModel
 

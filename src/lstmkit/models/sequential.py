@@ -37,6 +37,11 @@ class Sequential:
         Parameter and compute precision.
     seed : int
         Seeds the weight initialisation (same seed, same weights).
+    mask_value : float, optional
+        Steps whose every feature equals it are padding (Keras' ``Masking``): when no
+        ``lengths`` are given, each sequence's length is the step after its last unmasked
+        one. Only trailing padding is read so; a masked step before an unmasked one is an
+        error, never a silently different answer.
     name : str
     """
 
@@ -49,7 +54,12 @@ class Sequential:
         seed: int = 0,
         name: str = "sequential",
         allocate: bool = True,
+        mask_value: float | None = None,
     ) -> None:
+        if mask_value is not None and (isinstance(mask_value, bool) or
+                                       not np.isfinite(float(mask_value))):  # fmt: skip
+            raise ValueError(f"Sequential: mask_value must be a finite number, got {mask_value!r}")
+        self.mask_value = None if mask_value is None else float(mask_value)
         if str(np.dtype(dtype)) not in FLOAT_DTYPES:
             raise ValueError(f"Sequential: dtype must be 'float32' or 'float64', got {dtype!r}")
         if int(input_size) < 1:
@@ -112,6 +122,7 @@ class Sequential:
             "input_size": self.input_size,
             "dtype": str(self.dtype),
             "seed": self.seed,
+            **({"mask_value": self.mask_value} if self.mask_value is not None else {}),
             "layers": [
                 {"class": type(la).__name__, "config": la.get_config()} for la in self.layers
             ],
@@ -134,6 +145,7 @@ class Sequential:
             seed=config.get("seed", 0),
             name=config.get("name", "sequential"),
             allocate=allocate,
+            mask_value=config.get("mask_value"),
         )
 
     def parameter_list(self) -> tuple[list[np.ndarray], list[str]]:
@@ -246,6 +258,8 @@ class Sequential:
             raise ValueError(f"{name} is empty: shape {x.shape}")
         if x.dtype.kind == "f":
             check_finite_array(name, x)
+        if lengths is None and self.mask_value is not None:
+            lengths = self.lengths_from_mask(x, name)
         if lengths is not None:
             lengths = np.asarray(lengths)
             if lengths.ndim != 1 or lengths.shape[0] != x.shape[0]:
@@ -254,6 +268,25 @@ class Sequential:
                 )
             lengths = check_lengths(self.name, lengths, x.shape[0], x.shape[1])
         return x.astype(self.dtype, copy=False), lengths
+
+    def lengths_from_mask(self, x: np.ndarray, name: str = "x") -> np.ndarray:
+        """``(B,)`` lengths of ``x (B, T, D)`` from :attr:`mask_value` (trailing padding)."""
+        masked = np.all(x == self.mask_value, axis=2)  # (B, T)
+        T = x.shape[1]
+        kept = ~masked
+        lengths = np.where(kept.any(axis=1), T - np.argmax(kept[:, ::-1], axis=1), 0)
+        for b in range(x.shape[0]):
+            if lengths[b] == 0:
+                raise ValueError(f"{name}[{b}] is all padding (every step equals mask_value "
+                                 f"{self.mask_value:g}); give each sequence a step")  # fmt: skip
+            inner = np.flatnonzero(masked[b, : lengths[b]])
+            if inner.size:
+                raise ValueError(
+                    f"{name}[{b}] step {int(inner[0])} equals mask_value {self.mask_value:g} in "
+                    "every feature, but a later step does not: lstmkit reads the mask as "
+                    "trailing padding only; pass lengths= to say where each sequence ends"
+                )
+        return lengths
 
     def check_loss(self, loss: Loss) -> None:
         """Reject a classification loss on an output that is already a probability."""
