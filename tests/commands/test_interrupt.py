@@ -28,8 +28,11 @@ def test_ctrl_c_during_training_exits_130_with_one_line(tmp_path):
     # nothing about lstmkit's handling.
     warm = subprocess.run([*cmd[:-1], str(tmp_path / "warm")], capture_output=True, timeout=600)
     assert warm.returncode == 0, warm.stderr
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         start_new_session=True, cwd=tmp_path)  # fmt: skip
+    # The default job can finish within the moment after its worker starts; 40 networks
+    # keep it training for many seconds, so the Ctrl-C below always lands in training.
+    p = subprocess.Popen([*cmd, "--ensemble", "40"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, start_new_session=True,
+                         cwd=tmp_path)  # fmt: skip
     try:
         # Wait for the anchors' worker (a second process) so that the job is training.
         deadline = time.monotonic() + 120

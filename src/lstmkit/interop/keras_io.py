@@ -22,6 +22,7 @@ import json
 import warnings
 import zipfile
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -243,20 +244,27 @@ def from_keras(path: str | Path) -> Sequential:
         raise InteropError(
             f"{str(path)!r} is not a Keras 3 .keras file ({type(exc).__name__}: {first_line(exc)})"
         ) from None
-    try:
+    with _named_errors(path, "its model.weights.h5 is not a readable HDF5 file ({why}); the "
+                       ".keras file is damaged", "config.json and model.weights.h5"):  # fmt: skip
         return _from_keras(h5py, path, config, weights)
+
+
+@contextmanager
+def _named_errors(path: Path, unreadable: str, parts: str):
+    """Every error of reading ``path`` as one InteropError that names it: h5py's (``OSError``,
+    ``RuntimeError``: ``unreadable``, with ``{why}``) and a config that does not describe
+    a model (``parts`` say which)."""
+    try:
+        yield
     except InteropError as exc:
         text = str(exc)
         raise InteropError(text if str(path) in text else f"{str(path)!r}: {text}") from None
     except (OSError, RuntimeError) as exc:  # h5py: "Unable to synchronously open file (...)"
-        raise InteropError(
-            f"{str(path)!r}: its model.weights.h5 is not a readable HDF5 file "
-            f"({first_line(exc)}); the .keras file is damaged"
-        ) from None
+        raise InteropError(f"{str(path)!r}: " + unreadable.format(why=first_line(exc))) from None
     except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
         raise InteropError(
-            f"{str(path)!r}: config.json and model.weights.h5 do not describe a Keras model "
-            f"lstmkit can read ({type(exc).__name__}: {first_line(exc)})"
+            f"{str(path)!r}: {parts} do not describe a Keras model lstmkit can read "
+            f"({type(exc).__name__}: {first_line(exc)})"
         ) from None
 
 
@@ -436,32 +444,23 @@ def _from_legacy_h5(h5py, path: Path) -> Sequential:
     if size > MAX_WEIGHTS_BYTES + MAX_CONFIG_BYTES:
         raise InteropError(f"{str(path)!r} has {size:,} bytes, more than lstmkit reads from a "
                            "Keras .h5 file; refused")  # fmt: skip
-    try:
-        with h5py.File(path, "r") as h5:
-            raw = h5.attrs.get("model_config")
-            if raw is None:
-                raise InteropError(
-                    f"{str(path)!r} holds weights but no model_config (saved with "
-                    "save_weights?); save the whole model with model.save('m.h5') or as .keras"
-                )
-            raw = raw.decode() if isinstance(raw, bytes) else str(raw)
-            if len(raw) > MAX_CONFIG_BYTES:
-                raise InteropError(f"{str(path)!r}: its model_config is larger than "
-                                   f"{MAX_CONFIG_BYTES:,} bytes; refused")  # fmt: skip
-            config = json.loads(raw)
-            return _build(config, _LegacyWeights(h5))
-    except InteropError as exc:
-        text = str(exc)
-        raise InteropError(text if str(path) in text else f"{str(path)!r}: {text}") from None
-    except (OSError, RuntimeError) as exc:
-        raise InteropError(
-            f"{str(path)!r} is not a readable HDF5 file ({first_line(exc)})"
-        ) from None
-    except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
-        raise InteropError(
-            f"{str(path)!r}: its model_config and model_weights do not describe a Keras model "
-            f"lstmkit can read ({type(exc).__name__}: {first_line(exc)})"
-        ) from None
+    with (
+        _named_errors(
+            path, "it is not a readable HDF5 file ({why})", "its model_config and model_weights"
+        ),
+        h5py.File(path, "r") as h5,
+    ):
+        raw = h5.attrs.get("model_config")
+        if raw is None:
+            raise InteropError(
+                f"{str(path)!r} holds weights but no model_config (saved with "
+                "save_weights?); save the whole model with model.save('m.h5') or as .keras"
+            )
+        raw = raw.decode() if isinstance(raw, bytes) else str(raw)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise InteropError(f"{str(path)!r}: its model_config is larger than "
+                               f"{MAX_CONFIG_BYTES:,} bytes; refused")  # fmt: skip
+        return _build(json.loads(raw), _LegacyWeights(h5))
 
 
 def _rnn_config(layer: Recurrent, name: str, backwards: bool = False) -> dict[str, Any]:
