@@ -28,11 +28,16 @@ def test_ctrl_c_during_training_exits_130_with_one_line(tmp_path):
     # nothing about lstmkit's handling.
     warm = subprocess.run([*cmd[:-1], str(tmp_path / "warm")], capture_output=True, timeout=600)
     assert warm.returncode == 0, warm.stderr
-    # The default job can finish within the moment after its worker starts; 40 networks
-    # keep it training for many seconds, so the Ctrl-C below always lands in training.
-    p = subprocess.Popen([*cmd, "--ensemble", "40"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, start_new_session=True,
-                         cwd=tmp_path)  # fmt: skip
+
+    # A terminal's foreground job has SIGINT's default action; a test runner started in
+    # the background (`cmd &`) ignores SIGINT, and its children inherit that (Python then
+    # installs no KeyboardInterrupt handler), so the child gets the terminal's disposition.
+    def terminal_sigint():
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True, cwd=tmp_path,
+                         preexec_fn=terminal_sigint)  # fmt: skip
     try:
         # Wait for the anchors' worker (a second process) so that the job is training.
         deadline = time.monotonic() + 120

@@ -2,6 +2,8 @@
 models, final states, sequence_lens; and every graph lstmkit cannot represent refused
 with the node and the reason (never a silently different model)."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -247,3 +249,37 @@ def test_an_unrolled_rnn_is_refused_with_the_exporter_to_use(tmp_path):
     path = export_dynamo(Head("rnn", 1, "y_last"), tmp_path / "m.onnx")
     with pytest.raises(InteropError, match=r"export with torch.onnx.export\(..., dynamo=False\)"):
         from_onnx(path)
+
+
+# -- every refusal names where and why -------------------------------------------------------
+def _refusal_graphs():
+    """Graphs lstmkit cannot represent, one per kind of refusal, built by hand."""
+    idx0, gather0 = step_selection(0)
+    two = onnx.helper.make_node("Constant", [], ["two"], value=onnx.numpy_helper.from_array(
+        np.float32(2.0)))  # fmt: skip
+    erf = onnx.helper.make_node("Erf", ["Y"], ["E"], name="erf0")
+    return {
+        "constant sequence_lens": lstm_graph(seq_lens=np.array([2, 5], np.int32))[0],
+        "cell state output": lstm_graph(outputs=("Y_c",))[0],
+        "weight as graph input": lstm_graph(w_input=True)[0],
+        "constant factor": lstm_graph(
+            head="Y2",
+            extra_nodes=(two, onnx.helper.make_node("Mul", ["Y", "two"], ["Y2"], name="scale")),
+        )[0],
+        "step other than the last": lstm_graph(head="Ys", extra_nodes=(idx0, gather0))[0],
+        "unsupported operator": lstm_graph(head="E", extra_nodes=(erf,))[0],
+    }
+
+
+REFUSALS = _refusal_graphs()
+
+
+@pytest.mark.parametrize("what", sorted(REFUSALS))
+def test_every_refusal_names_the_node_or_output_and_the_reason(what, tmp_path):
+    with pytest.raises(InteropError) as info:
+        from_onnx(save(REFUSALS[what], tmp_path))
+    message = str(info.value)
+    place = re.search(r"(node|graph output) '[^']+'", message)
+    assert place, f"no node or output named: {message}"
+    why = message.split("': ", 1)[-1].replace(place.group(0), "")  # without file and place
+    assert len(why.split()) >= 4, f"no reason beside the place: {message}"
