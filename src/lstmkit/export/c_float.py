@@ -315,19 +315,6 @@ HELPERS = {
         "    for (; i < k; ++i)\n        acc = LSTMKIT_MAC(acc, w[i], v[i]);\n"
         "    return acc;\n}\n\n"
     ),
-    "mv": (
-        "/* out = W v for W (n, k) row-major: one accumulator per row. */\n"
-        "static void mv(float *out, const float *W, const float *v, int n, int k)\n{\n"
-        "    int r;\n    for (r = 0; r < n; ++r)\n        out[r] = dot(W + r * k, v, k);\n}\n\n"
-    ),
-    "mv_acc": (
-        "static void mv_acc(float *out, const float *W, const float *v, int n, int k)\n{\n"
-        "    int r;\n    for (r = 0; r < n; ++r)\n        out[r] += dot(W + r * k, v, k);\n}\n\n"
-    ),
-    "add": (
-        "static void add(float *a, const float *b, int n)\n{\n"
-        "    int i;\n    for (i = 0; i < n; ++i)\n        a[i] += b[i];\n}\n\n"
-    ),
     "copy": (
         "/* Copy that tolerates overlap (slots of the scratch may overlap between layers). */\n"
         "static void copy(float *dst, const float *src, int n)\n{\n    int i;\n"
@@ -343,10 +330,8 @@ HELPERS = {
 
 
 def _helpers(code: str) -> str:
-    """The helpers ``code`` calls (``dot`` also when ``mv``/``mv_acc`` are used)."""
+    """The helpers ``code`` calls."""
     used = {name for name in HELPERS if re.search(rf"\b{name}\(", code)}
-    if used & {"mv", "mv_acc"}:
-        used.add("dot")
     return "".join(text for name, text in HELPERS.items() if name in used)
 
 
