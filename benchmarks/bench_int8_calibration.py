@@ -14,23 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-import lstmkit as lk
+from lstmkit.experiments.int8_review import peephole_projection, relu_rnn
 from lstmkit.export import int8
 from lstmkit.export.int8 import quantize
 from lstmkit.export.plan import make_plan
 from lstmkit.layers.dropout import Dropout
-
-
-# The review's two models (tests/export/test_calibration.py holds them under 5%).
-def peephole_projection():
-    return lk.Sequential([lk.LSTM(16, peephole=True, proj_size=8, return_sequences=True),
-                          lk.LSTM(12, peephole=True, proj_size=6), lk.Dense(1)],
-                         input_size=4, seed=1)  # fmt: skip
-
-
-def relu_rnn():
-    return lk.Sequential([lk.RNN(16, activation="relu"), lk.Dense(1)], input_size=4, seed=2)
-
 
 SEEDS = (7, 0, 1, 2, 3)  # 7 is the test's stream
 

@@ -11,24 +11,13 @@ import pytest
 import lstmkit as lk
 from lstmkit.cli import main
 from lstmkit.commands.export import read_calibration
+from lstmkit.experiments.int8_review import peephole_projection, relu_rnn
 from lstmkit.export.harness import harness_source
 from lstmkit.export.int8 import I16, ExportWarning, quantize
 from lstmkit.export.plan import make_plan
 from tests.export.conftest import CFLAGS, GCC, needs_gcc
 
 pytestmark = pytest.mark.one_backend
-
-
-def peephole_projection():
-    """The issue's stacked LSTM with peepholes and projections (many-to-one)."""
-    return lk.Sequential([lk.LSTM(16, peephole=True, proj_size=8, return_sequences=True),
-                          lk.LSTM(12, peephole=True, proj_size=6), lk.Dense(1)],
-                         input_size=4, seed=1)  # fmt: skip
-
-
-def relu_rnn():
-    """The issue's relu RNN(16) (many-to-one): its state has no fixed range."""
-    return lk.Sequential([lk.RNN(16, activation="relu"), lk.Dense(1)], input_size=4, seed=2)
 
 
 @pytest.mark.parametrize("build", [peephole_projection, relu_rnn])
