@@ -128,14 +128,21 @@ def test_pytorch_has_no_such_layer_and_says_so():
         to_torch(bw)
 
 
-@pytest.mark.one_backend
-def test_c_export_runs_it_on_whole_sequences(tmp_path):
-    from tests.export.conftest import GCC, compile_and_run
+def backwards_stack():
+    """A go_backwards LSTM under a GRU and a Dense head, for the C exports (needs gcc)."""
+    from tests.export.conftest import GCC
 
     if GCC is None:
         pytest.skip("gcc is not installed")
-    model = lk.Sequential([lk.LSTM(4, go_backwards=True, return_sequences=True),
-                           lk.GRU(3), lk.Dense(2)], input_size=3, seed=4)  # fmt: skip
+    return lk.Sequential([lk.LSTM(4, go_backwards=True, return_sequences=True),
+                          lk.GRU(3), lk.Dense(2)], input_size=3, seed=4)  # fmt: skip
+
+
+@pytest.mark.one_backend
+def test_c_export_runs_it_on_whole_sequences(tmp_path):
+    from tests.export.conftest import compile_and_run
+
+    model = backwards_stack()
     x = X[:, :5].astype(np.float32)
     got, _ = compile_and_run(model, x, tmp_path, max_steps=5)
     np.testing.assert_allclose(got, model.predict(x).astype(np.float64).ravel(), rtol=0,
@@ -144,13 +151,9 @@ def test_c_export_runs_it_on_whole_sequences(tmp_path):
 
 @pytest.mark.one_backend
 def test_int8_c_export_is_bit_exact_with_its_python_model(tmp_path):
-    from tests.export.conftest import GCC
     from tests.export.test_int8 import build, python_int8
 
-    if GCC is None:
-        pytest.skip("gcc is not installed")
-    model = lk.Sequential([lk.LSTM(4, go_backwards=True, return_sequences=True),
-                           lk.GRU(3), lk.Dense(2)], input_size=3, seed=4)  # fmt: skip
+    model = backwards_stack()
     x = X[:2, :5].astype(np.float32)
     cal = np.random.default_rng(1).normal(size=(4, 5, 3))
     got = build(model, x, tmp_path, cal, max_steps=5)
