@@ -255,9 +255,10 @@ def schedule(graph: Graph, memory: Memory, width=lambda v: 4) -> Schedule:
         o_space, o_start = memory.out
     else:
         o_space, o_start = "out", 0
-    bufs[out_id] = _Buf(o_space, o_start, graph.output.n, k_of[out_id], FOREVER)
-    if not fits_excluding(bufs, out_id, fits):
+    out_buf = _Buf(o_space, o_start, graph.output.n, k_of[out_id], FOREVER)
+    if not fits(out_buf, out_id):
         raise ScheduleError("the output slot is in use when the output is written")
+    bufs[out_id] = out_buf
     sch.loc[out_id] = Loc("out", 0)
     sch.widths[out_id] = memory.out_width
     keep_of = {v.id: name for name, v in graph.keeps.items()}
@@ -302,12 +303,3 @@ def schedule(graph: Graph, memory: Memory, width=lambda v: 4) -> Schedule:
             copies[-1].src = sch.loc[vid]
     sch.statements += copies
     return sch
-
-
-def fits_excluding(bufs: dict, vid: int, fits) -> bool:
-    """``fits`` for the buffer ``vid`` already in ``bufs``, against all the others."""
-    new = bufs.pop(vid)
-    try:
-        return fits(new, vid)
-    finally:
-        bufs[vid] = new
