@@ -87,6 +87,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sep", metavar="CHAR", help="column separator (default: detected)")
     p.add_argument("--decimal", choices=(".", ","), help="decimal mark (default: detected)")
     p.add_argument("--out", default=d.out, metavar="DIR", help=f"output folder (default {d.out}/)")
+    p.add_argument(
+        "--engine",
+        choices=("local", "dask"),
+        default=d.engine,
+        help="where the work runs: this machine (local, default) or a Dask cluster (dask: a "
+        "local cluster of --workers processes, or the cluster at --scheduler); the same seed "
+        "gives the same numbers on either",
+    )
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        help="worker processes of the local Dask cluster (default: the cores, at most 4)",
+    )
+    p.add_argument("--scheduler", metavar="ADDR",
+                   help="a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (its workers must "
+                   "see the CSV file at the same path)")  # fmt: skip
+    p.add_argument(
+        "--chunk-series",
+        type=positive_int,
+        default=d.chunk_series,
+        metavar="N",
+        help=f"series read and prepared per task (default {d.chunk_series})",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -112,6 +135,10 @@ def run(args: argparse.Namespace) -> int:
         sep=args.sep,
         decimal=args.decimal,
         verbose=0 if args.quiet else 1,
+        engine=args.engine,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        chunk_series=args.chunk_series,
     )
     run_job(cfg)
     return 0

@@ -21,6 +21,7 @@ from lstmkit.forecast.timeaxis import (
     check_order,
     future_index,
     infer_season,
+    line_no,
     lines,
     looks_like_dates,
     parse_time_noted,
@@ -73,7 +74,7 @@ def numeric_column(raw: pd.Series, what: str) -> pd.Series:
     if text.any():
         rows = np.flatnonzero(text)
         raise ValueError(
-            f"{what} is not numeric: line {rows[0] + 2} has {str(raw.iloc[rows[0]])!r} "
+            f"{what} is not numeric: line {line_no(rows[0])} has {str(raw.iloc[rows[0]])!r} "
             f"({int(text.sum())} such value(s))"
         )
     return values
@@ -102,7 +103,7 @@ def fill_missing(values: pd.Series, rows: np.ndarray, fill: str | None, what: st
     too_big = np.flatnonzero(np.abs(arr) > MAX_ABS_VALUE)
     if too_big.size:
         k = too_big[0]
-        where = f"line {rows[k] + 2} has " if rows[k] >= 0 else ""
+        where = f"line {line_no(rows[k])} has " if rows[k] >= 0 else ""
         raise ValueError(
             f"{what} has values too large to forecast in float64 ({where}{arr[k]:.3g}; "
             f"the limit is {MAX_ABS_VALUE:.0e} in absolute value); divide the column by a "

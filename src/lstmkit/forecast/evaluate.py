@@ -70,15 +70,27 @@ def score_panel(
         (series with a lower MASE) and ``series`` (how many were scored)
     """
     names = list(forecasts)
-    per_series = []
-    for k, (y, h) in enumerate(zip(truths, histories, strict=True)):
-        per_series.append(
-            {
-                n: series_metrics(y, forecasts[n][k], h, season)
-                for n in names
-                if np.all(np.isfinite(forecasts[n][k]))
-            }
-        )
+    per_series = score_series(truths, histories, forecasts, season)
+    return per_series, summarize(per_series, names)
+
+
+def score_series(truths, histories, forecasts: dict[str, np.ndarray], season: int) -> list[dict]:
+    """The per-series half of :func:`score_panel`: list (S) of method → metric → value,
+    methods without a finite forecast of the series left out."""
+    names = list(forecasts)
+    return [
+        {
+            n: series_metrics(y, forecasts[n][k], h, season)
+            for n in names
+            if np.all(np.isfinite(forecasts[n][k]))
+        }
+        for k, (y, h) in enumerate(zip(truths, histories, strict=True))
+    ]
+
+
+def summarize(per_series: list[dict], names: list[str]) -> dict[str, dict[str, float | None]]:
+    """The summary half of :func:`score_panel`, from every series' metrics (in any
+    number of parts put together, in order)."""
     common = [r for r in per_series if len(r) == len(names)]
     summary: dict[str, dict[str, float | None]] = {}
     mase = np.array([[r[n]["MASE"] for n in names] for r in common], dtype=float).reshape(
@@ -98,7 +110,7 @@ def score_panel(
             "wins_vs_seasonal_naive": wins,
             "series": int(usable.sum()),
         }
-    return per_series, summary
+    return summary
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:

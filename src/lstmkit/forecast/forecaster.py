@@ -40,7 +40,6 @@ from lstmkit.forecast.transforms import ColumnScaler
 from lstmkit.forecast.windows import origin_windows, window_levels
 from lstmkit.layers import GRU, LSTM, RNN, Dense, Dropout
 from lstmkit.models.sequential import Sequential
-from lstmkit.training.callbacks import EarlyStopping
 
 CELLS = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
 #: Residuals wanted per step ahead: a single series gets up to ``horizon + 1`` origins,
@@ -352,7 +351,7 @@ class Forecaster:
             val_origins.append(va_o)
         return train, val, full, val_origins
 
-    def fit(self, y: Any, covariates: Any = None) -> Forecaster:
+    def fit(self, y: Any, covariates: Any = None, *, engine: Any = None) -> Forecaster:
         """Fit one global network on one series ``(N,)`` or a list of series.
 
         Parameters
@@ -360,92 +359,70 @@ class Forecaster:
         y : array (N,), or list of arrays (N_k,)
         covariates : array (N, C) aligned with ``y`` (a list of them for a list of series),
             optional; inputs over the lag window only (past covariates).
+        engine : where the ensemble members train, each as a task: None (this process),
+            a ``dask.distributed.Client``, or an engine of :mod:`lstmkit.forecast.engine`.
+            The same seed gives the same bits on any of them.
 
         Returns
         -------
         self
         """
+        from lstmkit.forecast.engine import make_engine
+        from lstmkit.forecast.shards import fit_global
+
         self.check_params()
         series, many = _as_series_list(y, "fit")
         covs = self._covariates(covariates, series, many)
-        H, L = self.horizon, self.resolved_lag()
-        Lmin, K = self.resolved_min_lag(), self.resolved_calibration(len(series))
-        V = H + K - 1
-        self.lag_, self.min_lag_, self.calibration_ = L, Lmin, K
-        train, val, full, val_origins = self._prepare(series, covs, many, V)
-        tr, va, al = self._stack(train), self._stack(val), self._stack(full)
-        if al is None:
-            raise ValueError(
-                f"no series is long enough for one training window: each needs at least "
-                f"min_lag {Lmin} + horizon {H} = {Lmin + H} steps"
-            )
-        if tr is None:  # too little data to hold any back: train on all, no early stopping
-            tr, va = al, None
-        self.n_features_in_ = tr[0].shape[-1]
-        self.batch_size_ = self.resolved_batch_size(len(tr[1]))
-        self.models_, self.histories_, self.best_epochs_ = [], [], []
-        val_z = []
-        for seed in member_seeds(self.seed, self.ensemble):
-            model = self._build(self.n_features_in_, seed)
-            history = model.fit(
-                tr[0], tr[2], lengths=tr[1], epochs=self.epochs, batch_size=self.batch_size_,
-                lr=self.lr, loss=self.loss, seed=seed, verbose=self.verbose,
-                validation_data=None if va is None else (va[0], va[2], va[1]),
-                early_stopping=None if va is None else EarlyStopping(patience=self.patience),
-            )  # fmt: skip
-            self.histories_.append(history)
-            best = self.epochs if history.best_epoch is None else history.best_epoch + 1
-            if va is not None:
-                val_z.append(model.predict(va[0], va[1]))
-            if self.refit and va is not None:
-                model = self._build(self.n_features_in_, seed)
-                model.fit(al[0], al[2], lengths=al[1], epochs=best, batch_size=self.batch_size_,
-                          lr=self.lr, loss=self.loss, seed=seed, verbose=self.verbose)  # fmt: skip
-            self.models_.append(model)
-            self.best_epochs_.append(best)
-        self._calibrate(val_z, val_origins)
+        fit = fit_global(self, make_engine(engine or "local"), [(series, covs, many)],
+                         len(series))  # fmt: skip
+        return self._adopt(fit, make_engine(engine or "local"))
+
+    def _adopt(self, fit, engine) -> Forecaster:
+        """Take the fitted members and the one shard of ``fit`` (its series, preparations)."""
+        shard = engine.gather(fit.shards[0])
+        self.lag_, self.min_lag_, self.calibration_ = fit.resolved
+        for name in ("series_", "covariates_", "preps_", "scalers_", "skipped_"):
+            setattr(self, name, getattr(shard, name))
+        self.n_features_in_, self.batch_size_ = fit.n_features, fit.batch_size
+        self.models_, self.histories_ = fit.models, fit.histories
+        self.best_epochs_ = list(fit.best_epochs)
+        self.residuals_, self.quantiles_ = fit.residuals[0], fit.quantiles
         return self
 
-    def _calibrate(self, val_z: list[np.ndarray], val_origins: list[np.ndarray]) -> None:
-        """Validation residuals per series and the pooled conformal half-widths."""
+    def _residuals(self, z: np.ndarray | None, val_origins: list[np.ndarray]):
+        """Per series, truth − forecast from each validation origin ``(origins, H)``,
+        given the ensemble's mean normalized forecasts ``z`` of the validation windows
+        (None: there were none), and all of them in MASE units ``(rows, H)``."""
         H = self.horizon
-        self.residuals_ = []
-        z = np.mean(val_z, axis=0) if val_z else None
-        row, scaled = 0, []
+        residuals, row, scaled = [], 0, []
         for k, s in enumerate(self.series_):
             origins = val_origins[k]
             if z is None or not origins.size:
-                self.residuals_.append(np.zeros((0, H)))
+                residuals.append(np.zeros((0, H)))
                 continue
             zk = z[row : row + origins.size]
             row += origins.size
             f = np.array([self._inverse(k, zk[j], s, o) for j, o in enumerate(origins)])
             truth = np.array([s[o : o + H] for o in origins])
-            self.residuals_.append(truth - f)
+            residuals.append(truth - f)
             scaled.append((truth - f) / self.preps_[k].mase_scale)
-        pooled = np.concatenate(scaled) if scaled else np.zeros((0, H))
-        self.quantiles_ = conformal_quantiles(pooled, self.level)
-        if np.isnan(self.quantiles_).any():
-            warnings.warn(
-                "the series are too short to hold back a validation window, so the "
-                "prediction intervals cannot be calibrated (they are NaN); give longer "
-                "series or a smaller horizon",
-                ForecastWarning,
-                stacklevel=3,
-            )
+        return residuals, np.concatenate(scaled) if scaled else np.zeros((0, H))
 
-    def extend(self, y: Any, covariates: Any = None) -> Forecaster:
+    def extend(self, y: Any, covariates: Any = None, *, engine: Any = None) -> Forecaster:
         """A new Forecaster for the same series with more data (``y``, each at least as
         long as in ``fit``): every member is retrained from scratch on all of ``y``'s
         windows for the epochs early stopping chose in ``fit``, and the conformal
         half-widths of ``fit`` are kept. This is how the job turns the model it scored on
         the test window into the one that forecasts beyond the data, without a second
-        early-stopping run.
+        early-stopping run. ``engine`` as in :meth:`fit`.
 
         Returns
         -------
         Forecaster, fitted; ``self`` is unchanged.
         """
+        from lstmkit.forecast.engine import make_engine
+        from lstmkit.forecast.shards import GlobalFit, extend_global
+
         self._not_fitted()
         series, many = _as_series_list(y, "extend")
         if len(series) != len(self.series_) or any(
@@ -455,22 +432,14 @@ class Forecaster:
                 f"extend: give the {len(self.series_)} series of fit, each at least as long"
             )
         new = Forecaster(**self.get_params())
-        new.lag_, new.min_lag_, new.calibration_ = self.lag_, self.min_lag_, self.calibration_
         covs = new._covariates(covariates, series, many)
-        _, _, full, _ = new._prepare(series, covs, many, 0)
-        al = new._stack(full)
-        new.n_features_in_, new.batch_size_ = self.n_features_in_, self.batch_size_
-        new.models_, new.histories_, new.best_epochs_ = [], [], list(self.best_epochs_)
-        for seed, epochs in zip(member_seeds(self.seed, self.ensemble), self.best_epochs_,
-                                strict=True):  # fmt: skip
-            model = new._build(new.n_features_in_, seed)
-            new.histories_.append(
-                model.fit(al[0], al[2], lengths=al[1], epochs=epochs, batch_size=self.batch_size_,
-                          lr=self.lr, loss=self.loss, seed=seed, verbose=self.verbose)
-            )  # fmt: skip
-            new.models_.append(model)
-        new.residuals_, new.quantiles_ = self.residuals_, self.quantiles_
-        return new
+        eng = make_engine(engine or "local")
+        fitted = GlobalFit(self.get_params(), (self.lag_, self.min_lag_, self.calibration_), [],
+                           best_epochs=self.best_epochs_, n_features=self.n_features_in_,
+                           batch_size=self.batch_size_, residuals=[self.residuals_],
+                           quantiles=self.quantiles_)  # fmt: skip
+        fit = extend_global(fitted, eng, [(series, covs, many)], verbose=self.verbose)
+        return new._adopt(fit, eng)
 
     def _covariates(self, covariates, series, many):
         if covariates is None:
@@ -518,7 +487,12 @@ class Forecaster:
             covs = self._covariates(covariates, series, many)
         q = self.quantiles_ if level is None or level == self.level else self._quantiles(level)
         level = self.level if level is None else level
-        H, E = self.horizon, len(self.models_)
+        out = self._forecast(series, covs, self.models_, q, level)
+        return out if many else out[0]
+
+    def _forecast(self, series, covs, models, q, level) -> list[Forecast]:
+        """Forecasts of ``series`` by ``models`` with half-widths ``q`` (MASE units)."""
+        H, E = self.horizon, len(models)
         ok = [k for k, s in enumerate(series) if s.size >= self.min_lag_]
         out: list[Forecast | None] = [None] * len(series)
         if ok:
@@ -531,7 +505,7 @@ class Forecaster:
             ]
             X = np.concatenate([p[0] for p in parts])
             lengths = np.concatenate([p[1] for p in parts])
-            z = np.stack([m.predict(X, lengths) for m in self.models_])  # (E, S, H)
+            z = np.stack([m.predict(X, lengths) for m in models])  # (E, S, H)
             for j, k in enumerate(ok):
                 s = series[k]
                 members = np.array([self._inverse(k, z[e, j], s, s.size) for e in range(E)])
@@ -545,7 +519,7 @@ class Forecaster:
         for k in range(len(series)):
             if out[k] is None:
                 out[k] = Forecast(nan, nan, nan, level, np.full((E, H), np.nan))
-        return out if many else out[0]
+        return out
 
     def _quantiles(self, level: float) -> np.ndarray:
         if not 0 < level < 1:

@@ -22,20 +22,36 @@ import signal
 import tempfile
 import threading
 import warnings
+from collections import Counter
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+import pandas as pd
 
 from lstmkit.datasets.series import series_path
-from lstmkit.forecast.anchors import ANCHORS, anchor_forecasts
-from lstmkit.forecast.conformal import coverage
-from lstmkit.forecast.evaluate import score_panel, undefined_reasons
+from lstmkit.forecast.chunks import CHUNK_SERIES, Plan, plan_chunks, read_chunk
+from lstmkit.forecast.engine import make_engine
+from lstmkit.forecast.evaluate import summarize
 from lstmkit.forecast.forecaster import Forecaster, ForecastWarning
-from lstmkit.forecast.panel import Panel, read_panel_csv
-
-COMBO = ("lstm", "auto_ets", "auto_theta")
+from lstmkit.forecast.jobtasks import (
+    COMBO,
+    anchor_cases,
+    chunk_anchors,
+    finish_chunk,
+    methods,
+    pick_all,
+    pick_held,
+    plot_forecasts,
+    plot_pieces,
+    sidecar_series,
+    validation_scores,
+)
+from lstmkit.forecast.outputs import write_outputs
+from lstmkit.forecast.panel import Panel, panel_season
+from lstmkit.forecast.shards import extend_global, fit_global, predict_global, shard_attr
+from lstmkit.forecast.timeaxis import future_index
 
 
 @dataclass
@@ -62,24 +78,55 @@ class JobConfig:
     sep: str | None = None
     decimal: str | None = None
     verbose: int = 1
+    engine: str = "local"
+    workers: int | None = None
+    scheduler: str | None = None
+    chunk_series: int = CHUNK_SERIES
+
+
+def plan(cfg: JobConfig) -> Plan:
+    """The chunks of the job's data (the bundled airline series without ``csv``)."""
+    path = series_path("airline") if cfg.csv is None else Path(cfg.csv)
+    return plan_chunks(path, id_col=cfg.id, time_col=cfg.time, target=cfg.target,
+                       fill=cfg.fill, sep=cfg.sep, decimal=cfg.decimal, freq=cfg.freq,
+                       chunk_series=cfg.chunk_series)  # fmt: skip
 
 
 def load_data(cfg: JobConfig) -> Panel:
-    path = series_path("airline") if cfg.csv is None else Path(cfg.csv)
-    panel = read_panel_csv(path, id_col=cfg.id, time_col=cfg.time, target=cfg.target,
-                           fill=cfg.fill, sep=cfg.sep, decimal=cfg.decimal,
-                           freq=cfg.freq)  # fmt: skip
-    return panel.with_season(cfg.season)
+    """The whole panel in this process (for the API and the tests; the job itself reads
+    it chunk by chunk where its tasks run)."""
+    p = plan(cfg)
+    chunks = [read_chunk(spec, p.layout) for spec in p.specs]
+    metas = [c.meta() for c in chunks]
+    season, note = _season(metas, cfg.season)
+    ids = [i for c in chunks for i in c.ids]
+    first = chunks[0]
+    return Panel(ids, [v for c in chunks for v in c.values], [t for c in chunks for t in c.times],
+                 first.target, first.time_name, first.id_name, season, note,
+                 sum(m["filled"] for m in metas), _read_note(p, metas),
+                 sum(m["inserted"] for m in metas))  # fmt: skip
+
+
+def _season(metas: list[dict], given: int | None) -> tuple[int, str]:
+    freqs = sum((m["freqs"] for m in metas), Counter())
+    n = sum(len(m["ids"]) for m in metas)
+    refs = [m["reference"] for m in metas if m["reference"] is not None]
+    with_freq = [t for t in refs if isinstance(t, pd.DatetimeIndex) and t.freqstr]
+    season, note = panel_season(freqs, (with_freq or refs)[0], n)
+    if given is not None:
+        return given, f"season {given} from --season"
+    return season, note
+
+
+def _read_note(p: Plan, metas: list[dict]) -> str:
+    dates = next((m["date_note"] for m in metas if m["date_note"]), "")
+    return "; ".join(n for n in (p.read_note, dates) if n)
 
 
 def make_forecaster(cfg: JobConfig, season: int) -> Forecaster:
     return Forecaster(lag=cfg.lag, horizon=cfg.horizon, cell=cfg.cell, hidden_size=cfg.hidden,
                       ensemble=cfg.ensemble, season=season, epochs=cfg.epochs, seed=cfg.seed,
                       level=cfg.level, verbose=cfg.verbose)  # fmt: skip
-
-
-def _methods(cfg: JobConfig) -> tuple[str, ...]:
-    return ANCHORS + (("auto_arima",) if cfg.arima else ())
 
 
 def _bar(total: int, desc: str, verbose: int, position: int = 0):
@@ -89,16 +136,13 @@ def _bar(total: int, desc: str, verbose: int, position: int = 0):
                 disable=None if verbose else True)  # fmt: skip
 
 
-def compute_anchors(cases: dict[str, list], cfg: JobConfig, season: int, position: int = 0):
-    """Every case's anchor forecasts (``case → method → MethodForecast``), with one progress
-    bar over all their series. A module-level function, so a worker process can run it."""
-    total = sum(len(series) for series in cases.values())
+def compute_anchors(chunks: list, cfg: JobConfig, season: int, position: int = 0) -> list:
+    """Every chunk's anchor forecasts (:func:`~lstmkit.forecast.jobtasks.chunk_anchors`),
+    with one progress bar over all their series. A module-level function, so a worker
+    process can run it."""
+    total = sum(sum(len(v) for v in anchor_cases(c, cfg.horizon).values()) for c in chunks)
     with _bar(total, "anchors (series)", cfg.verbose, position) as bar:
-        return {
-            case: anchor_forecasts(series, cfg.horizon, season, methods=_methods(cfg),
-                                   level=cfg.level, progress=bar.update)
-            for case, series in cases.items()
-        }  # fmt: skip
+        return [chunk_anchors(c, cfg, season, bar.update) for c in chunks]
 
 
 def _anchor_worker(conn) -> None:
@@ -110,8 +154,8 @@ def _anchor_worker(conn) -> None:
     # would leak it (and the resource tracker would say so). A thread lock suffices here.
     tqdm.set_lock(threading.RLock())
     try:
-        cases, cfg, season = conn.recv()
-        conn.send(compute_anchors(cases, cfg, season, 1))
+        chunks, cfg, season = conn.recv()
+        conn.send(compute_anchors(chunks, cfg, season, 1))
     except Exception:  # the job recomputes them and reports the error itself
         pass
     finally:
@@ -123,8 +167,8 @@ class _Anchors:
     run beside the LSTM's training (``result()`` waits for them), else computed on
     ``result()``. ``close()`` stops the worker if the job ends first (an error, Ctrl-C)."""
 
-    def __init__(self, cases, cfg, season) -> None:
-        self.args, self.proc, self.conn = (cases, cfg, season), None, None
+    def __init__(self, chunks, cfg, season) -> None:
+        self.args, self.proc, self.conn = (chunks, cfg, season), None, None
         try:
             cores = len(os.sched_getaffinity(0))
         except AttributeError:  # pragma: no cover - not Linux
@@ -172,73 +216,16 @@ class _Anchors:
             self.proc = None
 
 
-def _fallbacks(anchors, ids_of) -> dict:
-    """``case → method → id → why`` for every series where an anchor fell back to naive."""
-    out: dict = {}
-    for case, methods in anchors.items():
-        for name, mf in methods.items():
-            if mf.fallbacks:
-                out.setdefault(case, {})[name] = {
-                    ids_of[case][k]: w for k, w in mf.fallbacks.items()
-                }
-    return out
-
-
-def _fit_lstm(series, cfg, season, caught) -> Forecaster:
-    with warnings.catch_warnings(record=True) as got:
-        warnings.simplefilter("always", ForecastWarning)
-        f = make_forecaster(cfg, season).fit(series)
-    # The job names constant series itself, by id and once.
-    for w in got:
-        if issubclass(w.category, ForecastWarning) and "constant" not in str(w.message):
-            caught.append(str(w.message))
-    return f
-
-
-def _point_table(forecaster, anchors) -> dict[str, np.ndarray]:
-    """Point forecasts and bounds of every method, ``(S, H)`` each: ``name``,
-    ``name-lo``, ``name-hi``."""
-    preds = forecaster.predict()
-    preds = preds if isinstance(preds, list) else [preds]
-    table = {"lstm": np.array([p.mean for p in preds])}
-    table["lstm-lo"] = np.array([p.lower for p in preds])
-    table["lstm-hi"] = np.array([p.upper for p in preds])
-    for name, mf in anchors.items():
-        table[name], table[f"{name}-lo"], table[f"{name}-hi"] = mf.mean, mf.lower, mf.upper
-    # The combination's interval averages its members' bounds (Vincentization).
-    for part in ("", "-lo", "-hi"):
-        table["combo" + part] = np.mean([table[m + part] for m in COMBO], axis=0)
-    return table
-
-
-def _names(table) -> list[str]:
-    return [k for k in table if not k.endswith(("-lo", "-hi"))]
-
-
-def _fit_both(panel, scored, train, cfg, m, caught, print_fn):
-    """The LSTM fitted on the series without their test windows, and the one that
-    forecasts beyond the data."""
-    print_fn(f"Test window: the last {cfg.horizon} steps of {len(scored)} series, held out; "
-             "refitting on all the data afterwards for the forecast beyond it.")  # fmt: skip
-    held = _fit_lstm(train, cfg, m, caught)
-    # Retrain every member on all the data for the epochs its early stopping chose on
-    # the test-window fit; series too short to be scored get a fit of their own.
-    if len(scored) == len(panel):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ForecastWarning)  # said once, after the fit
-            return held, held.extend(panel.values)
-    return held, _fit_lstm(panel.values, cfg, m, caught)
-
-
 #: The most the job trains: networks in the ensemble, and parameters per network (10
 #: million float32 weights take 40 MB, and training keeps four arrays of that size each).
 MAX_ENSEMBLE = 100
 MAX_PARAMS = 10_000_000
 
 
-def check_config(cfg: JobConfig, panel: Panel) -> Forecaster:
-    """Raise ValueError for settings no series can satisfy, before any training."""
-    f = make_forecaster(cfg, panel.season)
+def check_config(cfg: JobConfig, longest: int, season: int) -> Forecaster:
+    """Raise ValueError for settings no series can satisfy (``longest``: the most values
+    of a series), before any training."""
+    f = make_forecaster(cfg, season)
     f.check_params()
     if cfg.ensemble > MAX_ENSEMBLE:
         raise ValueError(f"--ensemble {cfg.ensemble} is more than the {MAX_ENSEMBLE} networks "
@@ -252,7 +239,6 @@ def check_config(cfg: JobConfig, panel: Panel) -> Forecaster:
     if not 0 < cfg.level < 1:
         raise ValueError(f"--level must be in (0, 1), got {cfg.level}")
     need = 2 * cfg.horizon + f.resolved_min_lag()
-    longest = max(v.size for v in panel.values)
     if longest < need:
         raise ValueError(
             f"the longest series has {longest} values; horizon {cfg.horizon} held out + "
@@ -274,96 +260,160 @@ def check_out(out: Path) -> None:
             return
 
 
-def run_job(cfg: JobConfig, print_fn=print) -> dict[str, Any]:
-    """Run the job; returns the metrics dict written to ``metrics.json``."""
+def open_engine(cfg: JobConfig, engine: Any = None):
+    """The engine the job runs on: ``engine`` when given (a ``dask.distributed.Client``
+    or an engine; left open), else the one ``cfg`` names (closed by the job)."""
+    if engine is not None:
+        if cfg.workers is not None or cfg.scheduler is not None:
+            raise ValueError("give the job an engine, or workers/scheduler, not both")
+        return make_engine(engine), False
+    return make_engine(cfg.engine, workers=cfg.workers, scheduler=cfg.scheduler,
+                       verbose=cfg.verbose), True  # fmt: skip
+
+
+def run_job(cfg: JobConfig, print_fn=print, *, engine: Any = None) -> dict[str, Any]:
+    """Run the job; returns the metrics dict written to ``metrics.json``.
+
+    ``engine``: where its tasks run (module docstring of :mod:`lstmkit.forecast.engine`):
+    None for ``cfg.engine``, or a ``dask.distributed.Client`` of a cluster of your own.
+    """
     check_out(Path(cfg.out))
-    panel = load_data(cfg)
-    f0 = check_config(cfg, panel)
-    H, m = cfg.horizon, panel.season
-    source = "bundled airline passengers" if cfg.csv is None else cfg.csv
-    kinds = f"{len(panel)} series" if panel.id_name else f"column {panel.target!r}"
-    steps = sum(v.size for v in panel.values)
-    print_fn(f"lstmkit forecast: {source}, {kinds}, {steps} steps"
-             + (f" ({panel.filled} filled" if panel.filled else "")
-             + (f", {panel.inserted} of them at inserted time steps" if panel.inserted else "")
-             + (")" if panel.filled else "")
-             + (f"; {panel.read_note}" if panel.read_note else ""))  # fmt: skip
-    print_fn(f"{panel.season_note}; horizon {H}; lag {f0.resolved_lag()}; global "
-             f"{cfg.cell.upper()}({cfg.hidden}) × {cfg.ensemble} beside "
-             f"{', '.join(_methods(cfg))} and combo (mean of {', '.join(COMBO)})")  # fmt: skip
-
-    notes: dict[str, str] = {}
-    scored = [k for k, v in enumerate(panel.values) if v.size >= 2 * H + 2]
-    for k in set(range(len(panel))) - set(scored):
-        notes[panel.ids[k]] = (
-            f"{panel.values[k].size} steps: too short to hold out {H} for the test and {H} "
-            "for validation; forecast beyond the data only"
-        )
-    caught: list[str] = []
-    scored_ids = [panel.ids[k] for k in scored]
-    train = [panel.values[k][:-H] for k in scored]
-    truth = [panel.values[k][-H:] for k in scored]
-    # Validation window: the H steps before the test window.
-    val_train = [s[:-H] for s in train]
-    val_truth = [s[-H:] for s in train]
-    cases = {"test": train, "validation": val_train, "future": panel.values}
-    pending = _Anchors(cases, cfg, m)  # beside the LSTM, on a second core
+    p = plan(cfg)
+    eng, owned = open_engine(cfg, engine)
     try:
-        held, final = _fit_both(panel, scored, train, cfg, m, caught, print_fn)
-        anchors = pending.result()
+        return _run(cfg, p, eng, print_fn)
     finally:
-        pending.close()
-    fallbacks = _fallbacks(anchors, {"test": scored_ids, "validation": scored_ids,
-                                     "future": panel.ids})  # fmt: skip
+        if owned:
+            eng.close()
 
-    held_table = _point_table(held, anchors["test"])
-    # The LSTM's validation forecast is from its last validation origin, which its
-    # early-stopping run never trained on (its residuals give truth − forecast).
-    val_table = {name: mf.mean for name, mf in anchors["validation"].items()}
-    val_table["lstm"] = np.array(
-        [t - r[-1] if len(r) else np.full(H, np.nan)
-         for t, r in zip(val_truth, held.residuals_, strict=True)]
-    )  # fmt: skip
-    val_table["combo"] = np.mean([val_table[c] for c in COMBO], axis=0)
-    _, val_summary = score_panel(val_truth, val_train, val_table, m)
+
+def _run(cfg: JobConfig, p: Plan, eng, print_fn) -> dict[str, Any]:
+    H = cfg.horizon
+    chunks = eng.map(read_chunk, p.specs, p.layout, keep=True)
+    metas = eng.map(chunk_meta, chunks, desc="reading")
+    failed = {i: why for m in metas for i, why in m["failed"].items()}
+    ids = [i for m in metas for i in m["ids"]]
+    if not ids:
+        first = next(iter(failed.values()), "no series")
+        raise ValueError(first if len(failed) == 1 else f"no series could be read; the first: "
+                         f"{first}")  # fmt: skip
+    _check_unique(ids, metas, p)
+    sizes = [n for m in metas for n in m["sizes"]]
+    m, season_note = _season(metas, cfg.season)
+    f0 = check_config(cfg, max(sizes), m)
+    source = "bundled airline passengers" if cfg.csv is None else cfg.csv
+    id_name = metas[0]["id_name"]
+    kinds = f"{len(ids)} series" if id_name else f"column {metas[0]['target']!r}"
+    filled, inserted = sum(x["filled"] for x in metas), sum(x["inserted"] for x in metas)
+    read_note = _read_note(p, metas)
+    print_fn(f"lstmkit forecast: {source}, {kinds}, {sum(sizes)} steps"
+             + (f" ({filled} filled" if filled else "")
+             + (f", {inserted} of them at inserted time steps" if inserted else "")
+             + (")" if filled else "")
+             + (f"; {read_note}" if read_note else ""))  # fmt: skip
+    print_fn(f"{season_note}; horizon {H}; lag {f0.resolved_lag()}; global "
+             f"{cfg.cell.upper()}({cfg.hidden}) × {cfg.ensemble} beside "
+             f"{', '.join(methods(cfg))} and combo (mean of {', '.join(COMBO)})")  # fmt: skip
+    if eng.name != "local":
+        print_fn(f"Engine: {eng.describe()}; {len(p.specs)} chunk(s) of at most "
+                 f"{cfg.chunk_series} series")  # fmt: skip
+    if failed:
+        shown = ", ".join(list(failed)[:5]) + (" ..." if len(failed) > 5 else "")
+        print_fn(f"warning: {len(failed)} series could not be read and are left out "
+                 f"({shown}); metrics.json says why under failed_series")  # fmt: skip
+    n_scored = sum(n >= 2 * H + 2 for n in sizes)
+
+    # The anchors beside the LSTM: in a second process of this machine, or as tasks.
+    pending = _Anchors(chunks, cfg, m) if eng.name == "local" else None
+    anchors = None if pending else eng.map(chunk_anchors, chunks, cfg, m, keep=True)
+    caught: list[str] = []
+    try:
+        print_fn(f"Test window: the last {H} steps of {n_scored} series, held out; "
+                 "refitting on all the data afterwards for the forecast beyond it.")  # fmt: skip
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always", ForecastWarning)
+            held = fit_global(f0, eng, chunks, n_scored, pick=partial(pick_held, H=H))
+            # Retrain every member on all the data for the epochs its early stopping chose
+            # on the test-window fit; series too short to be scored need a fit of their own.
+            if n_scored == len(ids):
+                final = extend_global(held, eng, chunks, pick=pick_all, verbose=cfg.verbose)
+            else:
+                final = fit_global(f0, eng, chunks, len(ids), pick=pick_all)
+        for w in got:  # the job names constant series itself, by id and once
+            if issubclass(w.category, ForecastWarning) and "constant" not in str(w.message):
+                caught.append(str(w.message))
+        if pending is not None:
+            anchors = pending.result()
+    finally:
+        if pending is not None:
+            pending.close()
+
+    held_preds = predict_global(held, eng, keep=True)
+    future_preds = predict_global(final, eng, keep=True)
+    # Which method to recommend: the validation window, over every chunk's series.
+    val = eng.map(_validation_task, list(zip(chunks, anchors, held.residuals, strict=True)),
+                  H, m, desc="validation")  # fmt: skip
+    val_rows = [r for part in val for r in part]
+    val_summary = summarize(val_rows, [*methods(cfg), "lstm", "combo"])
     ranked = [n for n in val_summary if val_summary[n]["MASE"] is not None]
     recommended = min(ranked, key=lambda n: val_summary[n]["MASE"]) if ranked else "lstm"
 
-    test_points = {n: held_table[n] for n in _names(held_table)}
-    per_series, summary = score_panel(truth, train, test_points, m)
+    skipped = eng.map(shard_attr, final.shards, "skipped_")
+    per_chunk = list(zip(chunks, anchors, held_preds, future_preds, strict=True))
+    finished = eng.map(_finish_task, [(*x, s) for x, s in zip(per_chunk, skipped, strict=True)],
+                       cfg, m, recommended, keep=True)  # fmt: skip
+    summaries = eng.map(_summary_of, finished, desc="scoring")
+    per_series = {i: r for s_ in summaries for i, r in s_["per_series"].items()}
+    table_names = ["lstm", *methods(cfg), "combo"]
+    summary = summarize([r["metrics"] for r in per_series.values()], table_names)
     covered = {
-        n: coverage(np.array(truth), held_table[f"{n}-lo"], held_table[f"{n}-hi"])
-        for n in _names(held_table)
-    }
+        n: _ratio(sum(s_["covered"][n][0] for s_ in summaries),
+                  sum(s_["covered"][n][1] for s_ in summaries))
+        for n in table_names
+    }  # fmt: skip
     print_fn("")
-    print_fn(f"Test window, {len(scored)} series (MASE against the in-sample "
+    print_fn(f"Test window, {n_scored} series (MASE against the in-sample "
              f"{'seasonal ' if m > 1 else ''}naive; sMAPE and MAPE in %):")  # fmt: skip
-    print_fn(_summary_table(summary, per_series if len(scored) == 1 else None, covered))
+    one = [r["metrics"] for r in per_series.values()] if n_scored == 1 else None
+    print_fn(_summary_table(summary, one, covered))
     print_fn(f"Recommended (lowest mean MASE on the validation window before the test "
              f"window): {recommended}.")  # fmt: skip
-    future = _point_table(final, anchors["future"])
-    constant = [panel.ids[k] for k, v in enumerate(panel.values) if np.ptp(v) == 0]
-    if constant and len(panel) == 1:
+    constant = [i for x in metas for i in x["constant"]]
+    if constant and len(ids) == 1:
         caught.append("the series is constant; every forecast is that constant")
     elif constant:
         shown = ", ".join(constant[:5]) + (" ..." if len(constant) > 5 else "")
         caught.append(f"{len(constant)} constant series (forecast as that constant): {shown}")
     for msg in dict.fromkeys(caught):
         print_fn(f"warning: {msg}")
-    for k, why in final.skipped_.items():
-        notes[panel.ids[k]] = f"no LSTM forecast: {why}; the anchors only"
-    if len(panel) == 1:
-        _print_future(print_fn, panel, future, recommended, cfg)
+
+    # The forecast figure: one series, or the panel's two best and two worst by the
+    # LSTM's MASE on the test window (as plots.panel_figure picks them).
+    mase = {i: r["metrics"].get("lstm", {}).get("MASE") for i, r in per_series.items()}
+    wanted = _plot_ids(ids, mase)
+    pieces = eng.map(_pieces_task, per_chunk, wanted, H, keep=True)
+    png = eng.submit(plot_forecasts, pieces, mase, cfg, m, season_note, recommended, keep=True)
+    if len(ids) == 1:
+        one_piece = next(x for x in eng.gather(pieces) if x is not None)
+        _print_future(print_fn, one_piece, recommended, cfg)
+    found = eng.map(_sidecar_task, list(zip(chunks, skipped, final.shards, strict=True)))
+    sidecar = next(x for x in found if x is not None)
 
     out = Path(cfg.out)
+    notes = {i: n for s_ in summaries for i, n in s_["notes"].items()}
+    fallbacks: dict = {}
+    for s_ in summaries:
+        for case, ms in s_["fallbacks"].items():
+            for name, by_id in ms.items():
+                fallbacks.setdefault(case, {}).setdefault(name, {}).update(by_id)
     metrics = {
         "source": source,
-        "target": panel.target,
-        "series": len(panel),
+        "target": metas[0]["target"],
+        "series": len(ids),
         "held_out_steps": H,
         "season": m,
-        "season_note": panel.season_note,
-        "settings": asdict(cfg) | {"out": str(out), "lag": final.lag_},
+        "season_note": season_note,
+        "settings": asdict(cfg) | {"out": str(out), "lag": final.resolved[0]},
         "recommended": recommended,
         "recommended_because": "lowest mean MASE on the validation window (the "
         f"{H} steps before the test window)",
@@ -376,23 +426,17 @@ def run_job(cfg: JobConfig, print_fn=print) -> dict[str, Any]:
             "series' MASE denominator, pooled per step ahead",
             "combo_method": "mean of its members' bounds",
         },
-        "per_series": {
-            panel.ids[k]: {
-                "metrics": per_series[j],
-                "undefined": undefined_reasons(truth[j], train[j], m),
-            }
-            for j, k in enumerate(scored)
-        },
+        "per_series": per_series,
         "notes": notes,
         "anchor_fallbacks": fallbacks,
+        "failed_series": failed,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".lstmkit-", dir=out.parent))
     try:
-        from lstmkit.forecast.outputs import write_outputs
-
-        written = write_outputs(staging, cfg, panel, scored, held_table, future, final,
-                                recommended, metrics, held.histories_)  # fmt: skip
+        parts = (eng.gather(ref) for ref in finished)  # one chunk's rows at a time
+        written = write_outputs(staging, cfg, parts, metrics, eng.gather(png), final,
+                                held.histories, sidecar)  # fmt: skip
         stale = _atomic_move(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -401,6 +445,59 @@ def run_job(cfg: JobConfig, print_fn=print) -> dict[str, Any]:
     if stale:
         print_fn(f"Removed {', '.join(stale)}, left there by an earlier run.")
     return metrics
+
+
+def chunk_meta(chunk) -> dict:
+    return chunk.meta() | {"id_name": chunk.id_name, "target": chunk.target}
+
+
+def _validation_task(item, H, season):
+    chunk, anchors, residuals = item
+    return validation_scores(chunk, anchors, residuals, H, season)
+
+
+def _finish_task(item, cfg, season, recommended):
+    return finish_chunk(*item, cfg, season, recommended)
+
+
+def _summary_of(part: dict) -> dict:
+    return {k: v for k, v in part.items() if not k.endswith("_csv") and k != "columns"}
+
+
+def _pieces_task(item, wanted, H):
+    return plot_pieces(*item, wanted, H)
+
+
+def _sidecar_task(item):
+    return sidecar_series(*item)
+
+
+def _ratio(a: int, b: int) -> float:
+    return a / b if b else float("nan")
+
+
+def _check_unique(ids: list[str], metas: list[dict], p: Plan) -> None:
+    if len(set(ids)) == len(ids):
+        return
+    seen: dict[str, int] = {}
+    for c, meta in enumerate(metas):
+        for i in meta["ids"]:
+            if i in seen and seen[i] != c:
+                where = (p.specs[seen[i]][1], p.specs[c][1])
+                raise ValueError(
+                    f"series {i!r} is in two chunks ({where[0]!r} and {where[1]!r}); keep each "
+                    "series' rows in one file"
+                )
+            seen[i] = c
+
+
+def _plot_ids(ids: list[str], mase: dict) -> list[str]:
+    if len(ids) == 1:
+        return ids
+    ranked = sorted((v, n) for n, v in enumerate(mase.values()) if v is not None)
+    chosen = ranked[:2] + [r for r in ranked[-2:] if r not in ranked[:2]]
+    keys = list(mase)
+    return [keys[n] for _, n in chosen] or [ids[0]]
 
 
 def _summary_table(summary, per_series, covered) -> str:
@@ -426,10 +523,11 @@ def _summary_table(summary, per_series, covered) -> str:
     return "\n".join(lines)
 
 
-def _print_future(print_fn, panel, future, recommended, cfg) -> None:
+def _print_future(print_fn, piece, recommended, cfg) -> None:
     from lstmkit.forecast.outputs import time_labels
 
-    labels = time_labels(panel.future_times(0, cfg.horizon), panel.times[0])
+    times, future = piece["chunk"].times[0], piece["future"]
+    labels = time_labels(future_index(times, cfg.horizon), times)
     width = max(12, max(len(s) for s in labels) + 2)
     pct = round(100 * cfg.level)
     names = ["lstm", *(n for n in ("combo", "auto_ets", "auto_theta", "seasonal_naive")

@@ -27,7 +27,8 @@ def time_labels(index, history=None) -> list[str]:
     return [t.isoformat(sep=" ") if with_time else t.strftime("%Y-%m-%d") for t in index]
 
 
-def _frame(ids, times, histories, table, names, with_bounds, pct, truth=None) -> pd.DataFrame:
+def table_frame(ids, times, histories, table, names, with_bounds, pct, truth=None) -> pd.DataFrame:
+    """Rows of forecast.csv (or, with ``truth``, holdout.csv) for these series."""
     cols: dict[str, list | np.ndarray] = {
         "unique_id": np.repeat(ids, [len(t) for t in times]),
         "ds": [lab for t, h in zip(times, histories, strict=True) for lab in time_labels(t, h)],
@@ -42,65 +43,69 @@ def _frame(ids, times, histories, table, names, with_bounds, pct, truth=None) ->
     return pd.DataFrame(cols)
 
 
-def write_outputs(folder: Path, cfg, panel, scored, held, future, final, recommended,
-                  metrics, early=()) -> list[str]:  # fmt: skip
-    """Write every output into ``folder``; returns the file names written. ``early``: the
-    Histories of the early-stopping fit that chose the epochs of ``final``'s members."""
-    from lstmkit.forecast.plots import plot_panel, plot_summary, plot_training
+def write_outputs(folder: Path, cfg, parts: list[dict], metrics: dict, forecast_png: bytes,
+                  final, early, sidecar: tuple) -> list[str]:  # fmt: skip
+    """Write every output into ``folder``; returns the file names written.
 
-    H, pct = cfg.horizon, round(100 * cfg.level)
-    names = [k for k in future if not k.endswith(("-lo", "-hi"))]
-    bounds = ["lstm"] + ([recommended] if recommended != "lstm" else [])
+    Parameters
+    ----------
+    parts : per chunk, in order, what :func:`~lstmkit.forecast.jobtasks.finish_chunk`
+        returned (its rows of the CSV files), or an iterable yielding them.
+    forecast_png : the forecast figure, drawn by its task.
+    final : the GlobalFit that forecasts beyond the data; ``early``: the Histories of
+        the early-stopping fit that chose its epochs.
+    sidecar : ``(series id, preparation dict, values)`` of the series forecaster.json
+        describes.
+    """
+    from lstmkit.forecast.plots import plot_summary, plot_training
+
     written = []
-    future_times = [panel.future_times(k, H) for k in range(len(panel))]
-    _frame(panel.ids, future_times, panel.times, future, names, bounds, pct).to_csv(
-        folder / "forecast.csv", index=False, float_format="%.10g"
-    )
-    ids = [panel.ids[k] for k in scored]
-    test_times = [panel.times[k][-H:] for k in scored]
-    truth = [panel.values[k][-H:] for k in scored]
-    histories = [panel.times[k] for k in scored]
-    _frame(ids, test_times, histories, held, names, bounds, pct, truth).to_csv(
-        folder / "holdout.csv", index=False, float_format="%.10g"
-    )
+    with open(folder / "forecast.csv", "w") as fc, open(folder / "holdout.csv", "w") as ho:
+        heads = [False, False]
+        for part in parts:
+            for j, (f, key) in enumerate(((fc, "forecast_csv"), (ho, "holdout_csv"))):
+                columns = part["columns"][j]
+                if columns is not None and not heads[j]:
+                    f.write(",".join(columns) + "\n")
+                    heads[j] = True
+                f.write(part[key])
+        if not heads[1]:  # no series was scored: the header alone
+            ho.write("unique_id,ds,y\n")
     written += ["forecast.csv", "holdout.csv"]
     (folder / "metrics.json").write_text(strict_json(metrics))
     written.append("metrics.json")
-
-    mase = {panel.ids[k]: metrics["per_series"][panel.ids[k]]["metrics"].get("lstm", {})
-            .get("MASE") for k in scored}  # fmt: skip
-    plot_panel(folder / "forecast.png", panel, scored, held, future, future_times, mase,
-               level=cfg.level, recommended=recommended)  # fmt: skip
+    (folder / "forecast.png").write_bytes(forecast_png)
     written.append("forecast.png")
-    if len(panel) > 1:
+    if metrics["series"] > 1:
         plot_summary(folder / "summary.png", metrics["per_series"], metrics["summary"])
         written.append("summary.png")
-    plot_training(folder / "training.png", early, final.histories_, loss=final.loss)
+    plot_training(folder / "training.png", early, final.histories, loss=final.params["loss"])
     written.append("training.png")
     members = []
-    for k, model in enumerate(final.models_):
+    for k, model in enumerate(final.models):
         name = "model.safetensors" if k == 0 else f"model_{k}.safetensors"
         save(model, str(folder / name))
         members.append(name)
     written.append("model.safetensors" + (f" (+{len(members) - 1} members)" if k else ""))
-    first = next(iter(set(range(len(panel))) - set(final.skipped_)), 0)
-    sidecar = {
+    series_id, prep, history = sidecar
+    lag = final.resolved[0]
+    sidecar_doc = {
         "format": "lstmkit.forecaster",
         "version": 2,
-        "params": final.get_params() | {"lag": final.lag_},
-        "min_lag": final.min_lag_,
+        "params": final.params | {"lag": lag},
+        "min_lag": final.resolved[1],
         "members": members,
-        "series_id": panel.ids[first],
-        "prep": final.preps_[first].to_dict(),
-        "history": panel.values[first].tolist(),
-        "target": panel.target,
+        "series_id": series_id,
+        "prep": prep,
+        "history": history,
+        "target": metrics["target"],
     }
-    (folder / "forecaster.json").write_text(strict_json(sidecar))
-    report = analyze(final.models_[0], final.lag_)
+    (folder / "forecaster.json").write_text(strict_json(sidecar_doc))
+    report = analyze(final.models[0], lag)
     note = (
-        f"The forecaster averages {len(final.models_)} networks like this one: its compute and "
-        f"weights are {len(final.models_)} times the figures below.\n\n"
-        if len(final.models_) > 1
+        f"The forecaster averages {len(final.models)} networks like this one: its compute and "
+        f"weights are {len(final.models)} times the figures below.\n\n"
+        if len(final.models) > 1
         else ""
     )
     (folder / "cost.md").write_text(note + report.markdown() + "\n")

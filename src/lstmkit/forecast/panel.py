@@ -10,7 +10,7 @@ takes the same long DataFrame in the Python API.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,8 @@ from lstmkit.forecast.csvdata import (
 )
 from lstmkit.forecast.timeaxis import (
     check_order,
+    current_rows,
+    file_rows,
     future_index,
     infer_season,
     lines,
@@ -101,20 +103,99 @@ def from_frame(
     non-numeric values and mixed frequencies are errors that name the series and the
     lines.
     """
-    columns = [str(c) for c in df.columns]
-    df = df.set_axis(columns, axis=1)
+    part = parse_series(df, id_col=id_col, time_col=time_col, target=target, fill=fill,
+                        freq=freq, where=where)  # fmt: skip
+    season, note = _panel_season(part.times, part.freqs, len(part.ids))
+    return Panel(part.ids, part.values, part.times, target, time_col, id_col, season, note,
+                 part.filled, part.date_note, part.inserted)  # fmt: skip
+
+
+@dataclass
+class Series:
+    """The series of a long frame (or of a part of one), before the panel's season.
+
+    Attributes
+    ----------
+    ids, values, times : per series, as in :class:`Panel`.
+    freqs : Counter of the series' frequencies (dates only).
+    filled, inserted, date_note : as in :class:`Panel`.
+    failed : series id → why it could not be read (only with ``tolerant=True``).
+    """
+
+    ids: list[str]
+    values: list[np.ndarray]
+    times: list[pd.Index]
+    freqs: Counter
+    filled: int = 0
+    inserted: int = 0
+    date_note: str = ""
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def check_columns(columns, id_col: str, time_col: str, target: str, where: str) -> None:
     for role, name in (("id", id_col), ("time", time_col), ("target", target)):
         if name not in columns:
             raise ValueError(
                 f"{where}: {role} column {name!r} not found; the columns are "
-                f"{', '.join(columns)} (give --{role if role != 'target' else 'target'} COL)"
+                f"{', '.join(columns)} (give --{role} COL)"
             )
+
+
+def parse_series(
+    df: pd.DataFrame,
+    *,
+    id_col: str,
+    time_col: str,
+    target: str,
+    fill: str | None = None,
+    freq: str | None = None,
+    where: str = "the frame",
+    tolerant: bool = False,
+) -> Series:
+    """Every series of a long frame, checked as :func:`from_frame` says. With
+    ``tolerant``, a series whose rows are bad is left out and its error kept in
+    ``failed`` (by id), so that the others go on; errors of the frame itself (a missing
+    column, an empty id) still raise."""
+    columns = [str(c) for c in df.columns]
+    df = df.set_axis(columns, axis=1)
+    check_columns(columns, id_col, time_col, target, where)
     if fill is not None and fill not in FILLS:
         raise ValueError(f"fill must be one of {', '.join(FILLS)}, got {fill!r}")
-    numeric = numeric_column(df[target], f"{where}: target column {target!r}")
     if df[id_col].isna().any():
         rows = np.flatnonzero(df[id_col].isna())
         raise ValueError(f"{where}: id column {id_col!r} is empty on lines {lines(rows)}")
+    args = (id_col, time_col, target, fill, freq, where)
+    if not tolerant:
+        return _parse(df, *args)
+    try:
+        return _parse(df, *args)
+    except ValueError:
+        pass
+    # Some series are bad: read each on its own, so that the error names that series
+    # (and its file lines) and the rest are kept.
+    parts, failed = [], {}
+    positions = current_rows(len(df))
+    ids = df[id_col].astype(str)
+    for uid, rows in ids.groupby(ids, sort=False).indices.items():
+        with file_rows(positions[rows]):
+            try:
+                parts.append(_parse(df.iloc[rows].reset_index(drop=True), *args))
+            except ValueError as exc:
+                failed[str(uid)] = str(exc)
+    out = Series([], [], [], Counter(), failed=failed)
+    for part in parts:
+        out.ids += part.ids
+        out.values += part.values
+        out.times += part.times
+        out.freqs += part.freqs
+        out.filled += part.filled
+        out.inserted += part.inserted
+        out.date_note = out.date_note or part.date_note
+    return out
+
+
+def _parse(df, id_col, time_col, target, fill, freq, where) -> Series:
+    numeric = numeric_column(df[target], f"{where}: target column {target!r}")
     ids = df[id_col].astype(str)
     time_all, date_note = parse_time_noted(df[time_col], time_col)
     order = pd.unique(ids.to_numpy())
@@ -138,23 +219,32 @@ def from_frame(
         times.append(t)
         if isinstance(t, pd.DatetimeIndex) and t.freqstr:
             freqs[t.freqstr] += 1
-    season, note = _panel_season(times, freqs, len(order))
-    return Panel([str(u) for u in order], values, times, target, time_col, id_col, season, note,
-                 filled, date_note, inserted)  # fmt: skip
+    return Series([str(u) for u in order], values, times, freqs, filled, inserted, date_note)
 
 
 def _panel_season(times, freqs: Counter, n: int) -> tuple[int, str]:
+    return panel_season(freqs, reference_time(times), n)
+
+
+def reference_time(times) -> pd.Index:
+    """The time index the season is read from: the first with a frequency, else the
+    first."""
+    return next((t for t in times if isinstance(t, pd.DatetimeIndex) and t.freqstr), times[0])
+
+
+def panel_season(freqs: Counter, reference: pd.Index, n: int) -> tuple[int, str]:
+    """The season of ``n`` series with these frequencies (one at most) and the
+    :func:`reference_time` of their times."""
     if len(freqs) > 1:
         (a, _), (b, _) = freqs.most_common(2)
         raise ValueError(
             f"the series have different frequencies ({a!r} and {b!r}); forecast each "
             "frequency in its own file"
         )
+    season, note = infer_season(reference)
     if freqs:
-        reference = next(t for t in times if isinstance(t, pd.DatetimeIndex) and t.freqstr)
-        season, note = infer_season(reference)
-        return season, note.replace("of the time column", f"of the time column ({n} series)")
-    return infer_season(times[0])
+        note = note.replace("of the time column", f"of the time column ({n} series)")
+    return season, note
 
 
 def detect_long_format(df: pd.DataFrame, time_col: str | None = None,

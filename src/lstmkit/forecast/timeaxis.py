@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 import warnings
 from collections import Counter
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 import pandas as pd
@@ -24,10 +26,38 @@ _QUARTER = re.compile(r"^\s*(?:[Qq]([1-4])[\s/-]*(\d{4})|(\d{4})[\s/-]*[Qq]([1-4
 FREQ_EXAMPLES = "e.g. h, D, B, W-SUN, MS, QS, YS"
 
 
+#: Positions in the frame being checked → data rows of the file, when the frame is a
+#: part of the file (a chunk of series read on its own); None: the frame is the file.
+_FILE_ROWS: ContextVar[np.ndarray | None] = ContextVar("file_rows", default=None)
+
+
+@contextmanager
+def file_rows(rows: np.ndarray):
+    """Within this block, messages name the file lines of a frame cut from a file:
+    position ``i`` of the frame is data row ``rows[i]`` of the file."""
+    token = _FILE_ROWS.set(np.asarray(rows))
+    try:
+        yield
+    finally:
+        _FILE_ROWS.reset(token)
+
+
+def current_rows(n: int) -> np.ndarray:
+    """The file's data rows of a frame of ``n`` rows being checked (see :func:`file_rows`)."""
+    rows = _FILE_ROWS.get()
+    return np.arange(n) if rows is None else rows
+
+
+def line_no(row) -> int:
+    """The 1-based file line of a frame's data row (the header is line 1)."""
+    rows = _FILE_ROWS.get()
+    return int(row if rows is None else rows[int(row)]) + 2
+
+
 def lines(rows: np.ndarray, limit: int = 5) -> str:
     """1-based file line numbers of data rows (the header is line 1)."""
     rows = np.asarray(rows)
-    shown = ", ".join(str(int(r) + 2) for r in rows[:limit])
+    shown = ", ".join(str(line_no(r)) for r in rows[:limit])
     return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
 
 
@@ -148,7 +178,7 @@ def parse_time_noted(col: pd.Series, name: str) -> tuple[pd.Index, str]:
     if bad.size:
         what = "is empty" if pd.isna(col.iloc[bad[0]]) else f"has {str(col.iloc[bad[0]])!r}"
         raise ValueError(
-            f"time column {name!r} is not all dates: line {bad[0] + 2} {what} "
+            f"time column {name!r} is not all dates: line {line_no(bad[0])} {what} "
             f"({_count(bad)}); correct or remove those rows"
         )
     return pd.DatetimeIndex(parsed), note
@@ -172,8 +202,8 @@ def check_order(t: pd.Index, name: str, rows: np.ndarray | None = None) -> None:
     if later.size:
         k = int(later[0]) + 1
         raise ValueError(
-            f"time column {name!r} is not sorted: line {rows[k] + 2} ({stamp(t[k])}) comes "
-            f"after line {rows[k - 1] + 2} ({stamp(t[k - 1])}); sort the file by time"
+            f"time column {name!r} is not sorted: line {line_no(rows[k])} ({stamp(t[k])}) comes "
+            f"after line {line_no(rows[k - 1])} ({stamp(t[k - 1])}); sort the file by time"
         )
 
 
@@ -206,7 +236,8 @@ def stamp(x) -> str:
 
 
 def _step_text(t: pd.Index, k: int, rows: np.ndarray) -> str:
-    return f"line {rows[k - 1] + 2} ({stamp(t[k - 1])}) to line {rows[k] + 2} ({stamp(t[k])})"
+    before, at = line_no(rows[k - 1]), line_no(rows[k])
+    return f"line {before} ({stamp(t[k - 1])}) to line {at} ({stamp(t[k])})"
 
 
 def regular_time(
@@ -248,7 +279,8 @@ def regular_time(
 def _gap_error(name, t, missing, rows, k, how) -> ValueError:
     return ValueError(
         f"time column {name!r} skips {missing} step(s) of {how}, the first between "
-        f"line {rows[k - 1] + 2} ({stamp(t[k - 1])}) and line {rows[k] + 2} ({stamp(t[k])}); "
+        f"line {line_no(rows[k - 1])} ({stamp(t[k - 1])}) and line {line_no(rows[k])} "
+        f"({stamp(t[k])}); "
         "add the rows, or give --fill ffill or --fill "
         "interpolate to insert the missing steps and fill them"
     )
@@ -277,7 +309,8 @@ def _regular_dates(t, name, rows, freq, fill):
             k = int(np.flatnonzero(pos < 0)[0])
             raise ValueError(
                 f"time column {name!r} follows the {found!r} frequency except on line "
-                f"{rows[k] + 2} ({stamp(t[k])}), which is off its steps; correct that row, or give "
+                f"{line_no(rows[k])} ({stamp(t[k])}), which is off its steps; correct that row, "
+                "or give "
                 f"--freq {found} to put every row on the step it falls in"
             )
     else:
@@ -295,8 +328,8 @@ def _regular_dates(t, name, rows, freq, fill):
         if same.size:
             k = int(same[0]) + 1
             raise ValueError(
-                f"time column {name!r}: lines {rows[k - 1] + 2} ({stamp(t[k - 1])}) and "
-                f"{rows[k] + 2} ({stamp(t[k])}) fall on the same {freq!r} step "
+                f"time column {name!r}: lines {line_no(rows[k - 1])} ({stamp(t[k - 1])}) and "
+                f"{line_no(rows[k])} ({stamp(t[k])}) fall on the same {freq!r} step "
                 f"({stamp(wide[near[k]])}); "
                 "give a finer --freq, or keep one row per step"
             )
