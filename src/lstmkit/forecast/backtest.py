@@ -24,7 +24,8 @@ class Fold:
     metrics: dict[str, dict[str, float]]  # method → metric → value
 
 
-def backtest(forecaster: Forecaster, y, *, folds: int = 3, step: int | None = None) -> list[Fold]:
+def backtest(forecaster: Forecaster, y, *, folds: int = 3, step: int | None = None,
+             engine=None) -> list[Fold]:  # fmt: skip
     """Score ``forecaster`` (refitted per fold, its parameters unchanged) and the baselines.
 
     Parameters
@@ -33,6 +34,8 @@ def backtest(forecaster: Forecaster, y, *, folds: int = 3, step: int | None = No
     y : array (N,), one series
     folds : number of origins
     step : steps between origins (default the forecaster's horizon)
+    engine : where the folds run, one task each: None (this process), a
+        ``dask.distributed.Client``, or an engine of :mod:`lstmkit.forecast.engine`
 
     Returns
     -------
@@ -51,14 +54,18 @@ def backtest(forecaster: Forecaster, y, *, folds: int = 3, step: int | None = No
             f"backtest: the first of {folds} folds would train on {origins[0]} steps, but the "
             f"forecaster needs at least {need}; use fewer folds or a smaller step"
         )
-    out = []
-    m = forecaster.season
-    for origin in origins:
-        history, truth = series[:origin], series[origin : origin + H]
-        model = Forecaster(**forecaster.get_params()).fit(history)
-        methods = {"model": model.predict().mean, **all_baselines(history, H, m)}
-        out.append(Fold(origin, {k: all_metrics(truth, f, history, m) for k, f in methods.items()}))
-    return out
+    from lstmkit.forecast.engine import make_engine
+
+    return make_engine(engine or "local").map(fold, origins, forecaster.get_params(), series)
+
+
+def fold(origin: int, params: dict, series: np.ndarray) -> Fold:
+    """One fold of :func:`backtest`: fit on ``series[:origin]``, score the next horizon."""
+    H, m = params["horizon"], params["season"]
+    history, truth = series[:origin], series[origin : origin + H]
+    model = Forecaster(**params).fit(history)
+    methods = {"model": model.predict().mean, **all_baselines(history, H, m)}
+    return Fold(origin, {k: all_metrics(truth, f, history, m) for k, f in methods.items()})
 
 
 def summarize(folds: list[Fold]) -> dict[str, dict[str, float]]:

@@ -24,10 +24,19 @@ writes its outputs once, at the end, so nothing is written twice.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Any
 
+from lstmkit.backend import get_backend, use_backend
+
 INSTALL_HINT = "pip install 'lstmkit[dask]'"
+
+
+class DaskMissing(ValueError, ImportError):
+    """``--engine dask`` without Dask installed (a ValueError, so the CLI says it in one
+    line; an ImportError, as Python code expects)."""
 
 
 def dask_missing() -> str:
@@ -92,7 +101,7 @@ class DaskEngine:
         try:
             import distributed
         except ImportError:
-            raise ImportError(dask_missing()) from None
+            raise DaskMissing(dask_missing()) from None
         self._owned, self.verbose = [], verbose
         if client is not None:
             if workers is not None or scheduler is not None:
@@ -105,7 +114,7 @@ class DaskEngine:
                     "workers are used (drop --workers)"
                 )
             try:
-                self.client = distributed.Client(scheduler, timeout="20s")
+                self.client = distributed.Client(scheduler, timeout="10s")
             except OSError as exc:
                 raise ValueError(
                     f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({exc}); "
@@ -118,10 +127,16 @@ class DaskEngine:
                 raise ValueError(f"--workers must be at least 1, got {n}")
             # One thread per worker: the tasks are NumPy and Numba code that holds the GIL
             # between matrix products, so processes, not threads, run them side by side.
-            cluster = distributed.LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                silence_logs="error",
-            )  # fmt: skip
+            import logging
+
+            try:
+                cluster = distributed.LocalCluster(
+                    n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )  # fmt: skip
+            except RuntimeError as exc:
+                raise ValueError(f"could not start a local Dask cluster of {n} worker(s): "
+                                 f"{exc}; try fewer --workers") from None  # fmt: skip
             self.client = distributed.Client(cluster)
             self._owned += [self.client, cluster]
 
@@ -136,7 +151,13 @@ class DaskEngine:
     def map(self, fn: Callable, items: Sequence, *args: Any, keep: bool = False,
             desc: str | None = None) -> list:  # fmt: skip
         items = list(items)
-        futures = self.client.map(fn, items, *[[a] * len(items) for a in args], pure=False)
+        n, token = len(items), uuid.uuid4().hex
+        # Tasks run with the backend chosen here (set_backend, use_backend), not the
+        # worker's default, so the numbers are those of the local engine; the keys keep
+        # the function's name, for the dashboard and the scheduler's logs.
+        task = partial(_in_backend, get_backend(), fn)
+        futures = self.client.map(task, items, *[[a] * n for a in args], pure=False,
+                                  key=[f"{fn.__name__}-{token}-{i}" for i in range(n)])  # fmt: skip
         if keep:
             return futures
         if desc is not None and self.verbose and len(futures) > 1:
@@ -149,7 +170,8 @@ class DaskEngine:
         return self.client.gather(futures)
 
     def submit(self, fn: Callable, *args: Any, keep: bool = False) -> Any:
-        future = self.client.submit(fn, *args, pure=False)
+        future = self.client.submit(_in_backend, get_backend(), fn, *args, pure=False,
+                                    key=f"{fn.__name__}-{uuid.uuid4().hex}")  # fmt: skip
         return future if keep else future.result()
 
     def gather(self, refs: Any) -> Any:
@@ -168,6 +190,11 @@ class DaskEngine:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _in_backend(backend: str, fn: Callable, *args: Any) -> Any:
+    with use_backend(backend):
+        return fn(*args)
 
 
 def default_workers() -> int:
