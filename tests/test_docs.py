@@ -13,6 +13,7 @@ DOCS = [
     "docs/forecasting.md",
     "docs/interop.md",
     "docs/performance.md",
+    "docs/scaling.md",
 ]
 
 

@@ -269,3 +269,16 @@ def test_the_api_takes_a_client_for_members_and_backtest_folds(client):
     folds_here = backtest(Forecaster(**kw), ys[0], folds=2)
     folds_there = backtest(Forecaster(**kw), ys[0], folds=2, engine=client)
     assert folds_here == folds_there
+
+
+@pytest.mark.one_backend
+def test_the_cli_starts_and_closes_its_own_local_cluster(reference, tmp_path, capsys):
+    pytest.importorskip("distributed", reason=NEEDS_DASK)
+    csv, local = reference
+    out = tmp_path / "out"
+    code = main(["forecast", str(csv), "--engine", "dask", "--workers", "1", "--out", str(out),
+                 "--horizon", str(H), "--epochs", "4", "--ensemble", "2", "--hidden", "8",
+                 "--quiet"])  # fmt: skip
+    assert code == 0
+    assert "Engine: Dask engine, 1 worker(s)" in capsys.readouterr().out
+    assert outputs(out) == outputs(local)

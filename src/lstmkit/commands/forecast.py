@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from lstmkit.cli_types import nonnegative_int, positive_int
+from lstmkit.forecast.chunks import CHUNK_SERIES, MIN_CHUNK
 from lstmkit.forecast.job import JobConfig, run_job
 
 EPILOG = """examples:
@@ -106,9 +107,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--chunk-series",
         type=positive_int,
-        default=d.chunk_series,
         metavar="N",
-        help=f"series read and prepared per task (default {d.chunk_series})",
+        help=f"series read and prepared per task (default {CHUNK_SERIES}, fewer for a small "
+        f"panel: about 16 chunks of at least {MIN_CHUNK})",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)

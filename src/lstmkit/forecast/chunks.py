@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,9 +40,10 @@ from lstmkit.forecast.panel import (
 )
 from lstmkit.forecast.timeaxis import file_rows
 
-#: Series per chunk unless ``--chunk-series`` says otherwise: a few MB of a typical
-#: panel, and enough chunks for every worker of a small cluster.
+#: Most series per chunk unless ``--chunk-series`` says otherwise (a few MB of a typical
+#: panel); a small panel is cut into about 16 chunks of at least ``MIN_CHUNK`` series.
 CHUNK_SERIES = 1000
+MIN_CHUNK = 50
 
 
 @dataclass(frozen=True)
@@ -131,14 +133,14 @@ def plan_chunks(
     sep: str | None = None,
     decimal: str | None = None,
     freq: str | None = None,
-    chunk_series: int = CHUNK_SERIES,
+    chunk_series: int | None = None,
 ) -> Plan:
     """Cut a panel CSV file or a folder of Parquet files into chunks (module docstring).
 
     Raises ValueError for a source that cannot be read, with what to do about it.
     """
     path = Path(path)
-    if chunk_series < 1:
+    if chunk_series is not None and chunk_series < 1:
         raise ValueError(f"--chunk-series must be at least 1, got {chunk_series}")
     if path.is_dir():
         return _plan_parquet(path, id_col, time_col, target, fill, freq)
@@ -180,17 +182,26 @@ def _columns(columns, id_col, time_col, target, where) -> tuple[str, str]:
     return time_col, target
 
 
-def _series_ranges(path: Path, sep: str, col: int, per_chunk: int):
-    """Byte ranges ``(start, end, first data row)`` of chunks of ``per_chunk`` whole
-    series, from one pass over the file's bytes (the driver holds one line at a time and
-    the set of ids seen). A file whose series are not each in one block of rows, or
+def chunk_size(n_series: int, given: int | None = None) -> int:
+    """Series per chunk: ``given``, else :data:`CHUNK_SERIES`, or fewer for a small panel
+    (about 16 chunks, at least :data:`MIN_CHUNK` series each) so that every worker of a
+    small cluster gets several. It depends on the data only, never on the engine."""
+    if given is not None:
+        return int(given)
+    return max(1, min(CHUNK_SERIES, max(MIN_CHUNK, math.ceil(n_series / 16))))
+
+
+def _series_ranges(path: Path, sep: str, col: int, per_chunk: int | None):
+    """Byte ranges ``(start, end, first data row)`` of chunks of whole series, from one
+    pass over the file's bytes (the driver holds one line at a time, the ids seen and
+    where each series starts). A file whose series are not each in one block of rows, or
     with a quoted field over several lines, is one range (read whole), with a note."""
     sep_b = sep.encode()
     with open(path, "rb") as f:
         f.readline()  # the header
         start = pos = f.tell()
-        ranges, seen, current, in_chunk, row, first_row = [], set(), None, 0, 0, 0
-        first_pos = start
+        seen, current, row = set(), None, 0
+        starts: list[tuple[int, int]] = []  # (byte, data row) where each series begins
         for line in f:
             if not line.strip():
                 pos += len(line)
@@ -210,18 +221,17 @@ def _series_ranges(path: Path, sep: str, col: int, per_chunk: int):
                         f"the rows of series {key.decode(errors='replace')!r} are not together, "
                         "so the file is read whole (sort it by series to read it in chunks)"
                     )
-                if in_chunk == per_chunk:
-                    ranges.append((first_pos, pos, first_row))
-                    in_chunk, first_row = 0, row
-                if in_chunk == 0:
-                    first_pos = pos
                 seen.add(key)
-                current, in_chunk = key, in_chunk + 1
+                starts.append((pos, row))
+                current = key
             pos += len(line)
             row += 1
-        if in_chunk:
-            ranges.append((first_pos, None, first_row))
-    return ranges or [(start, None, 0)], ""
+    if not starts:
+        return [(start, None, 0)], ""
+    per = chunk_size(len(starts), per_chunk)
+    cuts = starts[::per]
+    ends = [c[0] for c in cuts[1:]] + [None]
+    return [(b, e, r) for (b, r), e in zip(cuts, ends, strict=True)], ""
 
 
 def _plan_parquet(folder: Path, id_col, time_col, target, fill, freq) -> Plan:

@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from lstmkit.datasets.series import series_path
-from lstmkit.forecast.chunks import CHUNK_SERIES, Plan, plan_chunks, read_chunk
+from lstmkit.forecast.chunks import Plan, plan_chunks, read_chunk
 from lstmkit.forecast.engine import make_engine
 from lstmkit.forecast.evaluate import summarize
 from lstmkit.forecast.forecaster import Forecaster, ForecastWarning
@@ -81,7 +81,7 @@ class JobConfig:
     engine: str = "local"
     workers: int | None = None
     scheduler: str | None = None
-    chunk_series: int = CHUNK_SERIES
+    chunk_series: int | None = None
 
 
 def plan(cfg: JobConfig) -> Plan:
@@ -315,8 +315,7 @@ def _run(cfg: JobConfig, p: Plan, eng, print_fn) -> dict[str, Any]:
              f"{cfg.cell.upper()}({cfg.hidden}) × {cfg.ensemble} beside "
              f"{', '.join(methods(cfg))} and combo (mean of {', '.join(COMBO)})")  # fmt: skip
     if eng.name != "local":
-        print_fn(f"Engine: {eng.describe()}; {len(p.specs)} chunk(s) of at most "
-                 f"{cfg.chunk_series} series")  # fmt: skip
+        print_fn(f"Engine: {eng.describe()}; {len(p.specs)} chunk(s) of series")
     if failed:
         shown = ", ".join(list(failed)[:5]) + (" ..." if len(failed) > 5 else "")
         print_fn(f"warning: {len(failed)} series could not be read and are left out "
