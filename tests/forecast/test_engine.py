@@ -63,7 +63,7 @@ def outputs(folder) -> dict[str, bytes]:
 def client():
     distributed = pytest.importorskip("distributed", reason=NEEDS_DASK)
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=40
     )
     with distributed.Client(cluster) as c:
         yield c

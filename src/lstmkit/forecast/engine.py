@@ -131,7 +131,7 @@ class DaskEngine:
 
             try:
                 cluster = distributed.LocalCluster(
-                    n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                    n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                     silence_logs=logging.ERROR,
                 )  # fmt: skip
             except RuntimeError as exc:
@@ -178,7 +178,12 @@ class DaskEngine:
         return self.client.gather(refs)
 
     def describe(self) -> str:
-        return f"Dask engine, {self.workers} worker(s) at {self.client.scheduler.address}"
+        text = f"Dask engine, {self.workers} worker(s) at {self.client.scheduler.address}"
+        try:
+            link = self.client.dashboard_link  # needs bokeh, which Dask does not require
+        except Exception:
+            link = None
+        return text + (f", dashboard {link}" if link else "")
 
     def close(self) -> None:
         for thing in self._owned:
