@@ -11,6 +11,7 @@ benchmarks/RESULTS.md.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -29,6 +30,19 @@ t2 = time.perf_counter()
 y = m.forward(x, training=True); m.backward(np.ones_like(y), input_grad=False)
 t3 = time.perf_counter()
 print(f"{t1 - t0:.3f} {t2 - t1:.3f} {t3 - t2:.4f}")
+"""
+
+# What one forecaster fit compiles: the job's network (LSTM(16) → Dense(12)) on a few
+# windows, training and inference, with each kernel's own compile time.
+KERNELS = """
+import json, numpy as np
+from lstmkit.backend import set_backend
+set_backend("numba")
+from lstmkit.forecast import Forecaster
+y = 100 + 10 * np.sin(np.arange(60) / 1.9)
+Forecaster(horizon=12, season=12, ensemble=1, epochs=2).fit(y).predict()
+from lstmkit.kernels.compiling import compile_times
+print(json.dumps(compile_times()))
 """
 
 
@@ -51,6 +65,13 @@ def main() -> None:
         for k, name in enumerate(names):
             cold, warm = rows["cold"][k] * 1e3, rows["warm"][k] * 1e3
             print(f"{name:58s} {cold:9.1f}ms {warm:9.1f}ms")
+    with tempfile.TemporaryDirectory() as cache:
+        dt, out = run([sys.executable, "-c", KERNELS], cache)
+        times = json.loads(out.strip().splitlines()[-1])
+        print(f"\nForecaster fit, cold cache: {dt:.1f} s in all, {sum(times.values()):.1f} s "
+              f"compiling {len(times)} functions; the largest:")  # fmt: skip
+        for name, sec in list(times.items())[:12]:
+            print(f"  {name:56s} {sec * 1e3:9.0f}ms")
     with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as work:
         times = []
         for _ in ("cold", "warm"):

@@ -6,3 +6,6 @@ projection) and on ``blas``, which calls the OpenBLAS NumPy ships from compiled 
 Kernels are compiled on first use and cached on disk (``cache=True``), so a program
 compiles only the kernels it uses, once (docs/performance.md).
 """
+
+# Times every compilation and tells the user when one takes long (kernels/compiling.py).
+from lstmkit.kernels import compiling as _compiling  # noqa: F401
