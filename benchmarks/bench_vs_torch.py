@@ -101,6 +101,52 @@ def case_s1(torch, lk):
     return ours, theirs, 2 * steps * 4 * H * (D + H)
 
 
+def case_s1_model(torch, lk):
+    """The documented streaming API: Sequential.step on LSTM(48) → Dense(1), state carried,
+    against nn.LSTM + nn.Linear with (h, c) carried."""
+    D, H, steps = 1, 48, 1000
+    xs = np.random.default_rng(0).normal(size=(steps, 1, D)).astype(np.float32)
+    net, head = torch.nn.LSTM(D, H), torch.nn.Linear(H, 1)
+    model = lk.Sequential([lk.LSTM(H), lk.Dense(1)], input_size=D)
+    xt = torch.from_numpy(xs)
+
+    def ours():
+        model.reset_states()
+        for t in range(steps):
+            model.step(xs[t])
+
+    def theirs():
+        with torch.inference_mode():
+            state = None
+            for t in range(steps):
+                out, state = net(xt[t : t + 1], state)
+                head(out)
+
+    return ours, theirs, 2 * steps * (4 * H * (D + H) + H)
+
+
+def case_fit_epoch(torch, lk, n=1000, T=24, H=32, B=32):
+    """One whole training epoch on ``n`` windows (shuffled batches, Adam updates)."""
+    x, y = _data(T, n, 1)
+    model = lk.Sequential([lk.LSTM(H), lk.Dense(1)], input_size=1)
+    rnn, head = torch.nn.LSTM(1, H, batch_first=True), torch.nn.Linear(H, 1)
+    opt = torch.optim.Adam([*rnn.parameters(), *head.parameters()], lr=1e-3)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    gen = torch.Generator().manual_seed(0)
+
+    def ours():
+        model.fit(x, y, epochs=1, batch_size=B, loss="mse", verbose=0)
+
+    def theirs():
+        for idx in torch.randperm(n, generator=gen).split(B):
+            opt.zero_grad()
+            out, _ = rnn(xt[idx])
+            torch.nn.functional.mse_loss(head(out[:, -1]), yt[idx]).backward()
+            opt.step()
+
+    return ours, theirs, lstm_flops(T, n, 1, H, 1, True)
+
+
 def _data(T, B, D):
     rng = np.random.default_rng(0)
     return rng.normal(size=(B, T, D)).astype(np.float32), rng.normal(size=(B, 1)).astype(np.float32)
@@ -193,7 +239,34 @@ CASES = {
     "S6 training GRU T=100 B=32 D=8 H=128": lambda t, lk: _training(
         t, lk, 100, 32, 8, 128, 1, "gru"
     ),
+    "S1m streaming Sequential.step LSTM(48)->Dense(1)": case_s1_model,
+    **{
+        f"S7 small training LSTM T=24 B={B} D=1 H={H}": (
+            lambda t, lk, B=B, H=H: _training(t, lk, 24, B, 1, H)
+        )
+        for B in (32, 256)
+        for H in (16, 32, 64)
+    },
+    "S8 Sequential.fit epoch, 1000 windows T=24 H=32 B=32": case_fit_epoch,
 }
+
+
+def fit_overhead(lk, epoch_s: float, repeats: int, n=1000, B=32) -> None:
+    """What ``fit`` spends per batch beyond the forward and backward of that batch
+    (shuffling, batching, the loss, the Adam update, callbacks, bookkeeping)."""
+    bare = _lk_training(lk, 24, B, 1, 32)
+    bare()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for _ in range(10):
+            bare()
+        times.append((time.perf_counter() - t) / 10)
+    batches = -(-n // B)
+    per_batch, step = epoch_s / batches, float(np.median(times))
+    label = "  fit per batch / its forward+backward"
+    print(f"{label:<48}{per_batch * 1e3:>11.3f}{step * 1e3:>10.3f}"
+          f"   overhead {1e6 * (per_batch - step):.0f} us per batch")  # fmt: skip
 
 
 def peak_memory(which: str) -> None:
@@ -274,6 +347,8 @@ def main() -> None:
             f"{name:<48}{t_ours * 1e3:>11.2f}{t_theirs * 1e3:>10.2f}{t_theirs / t_ours:>8.2f}"
             f"{gflops:>9.1f}{100 * gflops / peak:>7.1f}%"
         )
+        if name.startswith("S8"):
+            fit_overhead(lk, t_ours, args.repeats)
     if args.memory:
         for which in ("lstmkit", "torch"):
             out = subprocess.run(
