@@ -31,9 +31,8 @@ from lstmkit.forecast.csvdata import read_frame, sniff_csv
 from lstmkit.forecast.panel import (
     DEFAULT_ID,
     DEFAULT_TARGET,
-    DEFAULT_TIME,
     Panel,
-    check_columns,
+    panel_columns,
     parse_series,
     read_panel_csv,
     reference_time,
@@ -160,26 +159,12 @@ def plan_chunks(
     whole = Layout(str(path), found_sep, found_dec, id_col, time_col, target, fill, freq)
     if id_col is None:  # one series, or a panel that detect_long_format finds: read whole
         return Plan(whole, [("whole", str(path), sep, decimal)], "")
-    time_col, target = _columns(columns, id_col, time_col, target, repr(str(path)))
+    time_col, target = panel_columns(columns, id_col, time_col, target, repr(str(path)))
     layout = Layout(str(path), found_sep, found_dec, id_col, time_col, target, fill, freq)
     ranges, note = _series_ranges(path, found_sep, columns.index(id_col), chunk_series)
     if note:
         notes.append(note)
     return Plan(layout, [("csv", str(path), *r) for r in ranges], "; ".join(notes))
-
-
-def _columns(columns, id_col, time_col, target, where) -> tuple[str, str]:
-    time_col = time_col or (DEFAULT_TIME if DEFAULT_TIME in columns else None)
-    if time_col is None:
-        raise ValueError(f"{where} has an id column but no time column {DEFAULT_TIME!r}; "
-                         "give --time COL")  # fmt: skip
-    if target is None:
-        rest = [c for c in columns if c not in (id_col, time_col)]
-        target = DEFAULT_TARGET if DEFAULT_TARGET in rest else (rest[-1] if rest else None)
-        if target is None:
-            raise ValueError(f"{where} has no value column besides the id and the time")
-    check_columns(columns, id_col, time_col, target, where)
-    return time_col, target
 
 
 def chunk_size(n_series: int, given: int | None = None) -> int:
@@ -246,7 +231,7 @@ def _plan_parquet(folder: Path, id_col, time_col, target, fill, freq) -> Plan:
                          "(or pip install pyarrow)") from None  # fmt: skip
     columns = [str(c) for c in pq.read_schema(files[0]).names]
     id_col = id_col or DEFAULT_ID
-    time_col, target = _columns(columns, id_col, time_col, target, repr(str(files[0])))
+    time_col, target = panel_columns(columns, id_col, time_col, target, repr(str(files[0])))
     layout = Layout(str(folder), id_col=id_col, time_col=time_col, target=target, fill=fill,
                     freq=freq)  # fmt: skip
     note = f"{len(files)} Parquet file(s), one chunk each"

@@ -268,6 +268,24 @@ def detect_long_format(df: pd.DataFrame, time_col: str | None = None,
     return None
 
 
+def panel_columns(columns, id_col: str, time_col: str | None, target: str | None,
+                  where: str) -> tuple[str, str]:  # fmt: skip
+    """The time and target columns of a panel with id column ``id_col``: as given, else
+    ``ds`` and ``y`` (or the last other column); every one checked to exist."""
+    time_col = time_col or (DEFAULT_TIME if DEFAULT_TIME in columns else None)
+    if time_col is None:
+        raise ValueError(
+            f"{where} has an id column but no time column {DEFAULT_TIME!r}; give --time COL"
+        )
+    if target is None:
+        rest = [c for c in columns if c not in (id_col, time_col)]
+        target = DEFAULT_TARGET if DEFAULT_TARGET in rest else (rest[-1] if rest else None)
+        if target is None:
+            raise ValueError(f"{where} has no value column besides the id and the time")
+    check_columns(columns, id_col, time_col, target, where)
+    return time_col, target
+
+
 def read_panel_csv(
     path: str | Path,
     *,
@@ -317,16 +335,7 @@ def read_panel_csv(
         return Panel([data.target], [data.values], [data.time], data.target, data.time_name,
                      None, data.season, data.season_note, data.filled, "; ".join(notes),
                      data.inserted)  # fmt: skip
-    time_col = time_col or (DEFAULT_TIME if DEFAULT_TIME in columns else None)
-    if time_col is None:
-        raise ValueError(
-            f"{str(path)!r} has an id column but no time column {DEFAULT_TIME!r}; give --time COL"
-        )
-    if target is None:
-        rest = [c for c in columns if c not in (id_col, time_col)]
-        target = DEFAULT_TARGET if DEFAULT_TARGET in rest else (rest[-1] if rest else None)
-        if target is None:
-            raise ValueError(f"{str(path)!r} has no value column besides the id and the time")
+    time_col, target = panel_columns(columns, id_col, time_col, target, repr(str(path)))
     panel = from_frame(df, id_col=id_col, time_col=time_col, target=target, fill=fill,
                        freq=freq, where=repr(str(path)))  # fmt: skip
     from dataclasses import replace
