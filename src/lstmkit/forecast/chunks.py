@@ -31,7 +31,6 @@ from lstmkit.forecast.csvdata import read_frame, sniff_csv
 from lstmkit.forecast.panel import (
     DEFAULT_ID,
     DEFAULT_TARGET,
-    Panel,
     panel_columns,
     parse_series,
     read_panel_csv,
@@ -100,11 +99,6 @@ class Chunk:
             "failed": self.failed,
             "reference": reference_time(self.times) if self.times else None,
         }
-
-    def panel(self, season: int = 1, season_note: str = "", read_note: str = "") -> Panel:
-        return Panel(self.ids, self.values, self.times, self.target, self.time_name,
-                     self.id_name, season, season_note, self.filled, read_note,
-                     self.inserted)  # fmt: skip
 
     def subset(self, ids) -> Chunk:
         keep = [k for k, i in enumerate(self.ids) if i in set(ids)]

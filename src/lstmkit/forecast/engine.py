@@ -1,8 +1,7 @@
 """Where the job's tasks run: in this process (``local``) or on a Dask cluster (``dask``).
 
-The job is written once against four operations, and each engine gives them:
+The job is written once against three operations, and each engine gives them:
 
-- ``put(obj)`` hands data to the engine and returns a reference to it;
 - ``map(fn, items, *args)`` runs ``fn(item, *args)`` for every item (items and args may
   be references) and returns the results in the order of ``items``; ``keep=True``
   returns references instead, leaving the results where they were computed;
@@ -55,9 +54,6 @@ class LocalEngine:
     @property
     def workers(self) -> int:
         return 1
-
-    def put(self, obj: Any) -> Any:
-        return obj
 
     def map(self, fn: Callable, items: Iterable, *args: Any, keep: bool = False,
             desc: str | None = None) -> list:  # fmt: skip
@@ -143,10 +139,6 @@ class DaskEngine:
     @property
     def workers(self) -> int:
         return max(1, len(self.client.scheduler_info().get("workers", {})))
-
-    def put(self, obj: Any) -> Any:
-        # A list given to scatter would be scattered element by element.
-        return self.client.scatter([obj], hash=False)[0]
 
     def map(self, fn: Callable, items: Sequence, *args: Any, keep: bool = False,
             desc: str | None = None) -> list:  # fmt: skip

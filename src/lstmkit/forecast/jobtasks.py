@@ -30,26 +30,16 @@ def scored(chunk, H: int) -> list[int]:
     return [k for k, v in enumerate(chunk.values) if v.size >= 2 * H + 2]
 
 
-def held_series(chunk, H: int):
-    """The LSTM's training data for the test window: scored series without it."""
-    return [chunk.values[k][:-H] for k in scored(chunk, H)], None, True
-
-
-def all_series(chunk):
-    return list(chunk.values), None, True
-
-
-def _covs(item):
-    series, _, many = item
-    return series, [None] * len(series), many
-
-
 def pick_held(chunk, H: int):
-    return _covs(held_series(chunk, H))
+    """The LSTM's training data for the test window, ``(series, covariates, many)``:
+    the scored series without it."""
+    series = [chunk.values[k][:-H] for k in scored(chunk, H)]
+    return series, [None] * len(series), True
 
 
 def pick_all(chunk):
-    return _covs(all_series(chunk))
+    """The LSTM's data for the forecast beyond the data: every series, whole."""
+    return list(chunk.values), [None] * len(chunk), True
 
 
 def methods(cfg) -> tuple[str, ...]:

@@ -138,11 +138,6 @@ def shard_attr(shard: Forecaster, name: str):
     return getattr(shard, name)
 
 
-def forget_windows(shard: Forecaster) -> Forecaster:
-    del shard.windows_
-    return shard
-
-
 # -- the driver -------------------------------------------------------------------------
 def resolve(f: Forecaster, n_series: int) -> tuple[tuple[int, int, int], int]:
     """``(lag, min_lag, calibration)`` over ``n_series`` series, and ``V``, the steps of
@@ -151,16 +146,12 @@ def resolve(f: Forecaster, n_series: int) -> tuple[tuple[int, int, int], int]:
     return (L, Lmin, K), f.horizon + K - 1
 
 
-def _params(f: Forecaster) -> dict:
-    return f.get_params()
-
-
 def fit_global(f: Forecaster, engine, items: list, n_series: int, pick=None) -> GlobalFit:
     """Fit ``f``'s recipe over shards (``items``: one per shard, each
     ``(series, covariates, many)`` or what ``pick`` turns into that), on ``engine``."""
     f.check_params()
     resolved, V = resolve(f, n_series)
-    params = _params(f)
+    params = f.get_params()
     shards = engine.map(prepare_shard, items, params, resolved, V, pick, keep=True)
     counts = engine.map(shard_counts, shards)
     n_train, n_full = sum(c[0] for c in counts), sum(c[2] for c in counts)
