@@ -1,11 +1,15 @@
 """lstmkit against PyTorch (and onnxruntime) on the CPU, in one process, float32.
 
-    python benchmarks/bench_vs_torch.py [--repeats 7] [--backend numba] [--memory]
+    python benchmarks/bench_vs_torch.py [--repeats 7] [--burst 10] [--backend numba] [--memory]
 
 Both libraries get the same 2 threads. Each case is warmed up, then lstmkit and PyTorch
 alternate for ``--repeats`` runs, each after a 0.25 s pause so that neither library's
 spinning thread pool slows the other and one untimed call of the same library (so that
-waking up idle cores is not timed), and the medians are compared. The table gives
+waking up idle cores is not timed), and the medians are compared. ``--burst N`` times
+N calls back to back and gives the time per call: steady use, as a training loop or a
+stream of batches makes it, where a second core stays awake between calls (a single
+call after a pause pays milliseconds on these virtual machines for waking it, whichever
+library makes it). The table gives
 both times, the ratio (PyTorch time / lstmkit time: above 1 means lstmkit is faster),
 lstmkit's achieved GFLOP/s, and its share of this machine's float32 matrix-product
 peak, measured in the same run. ``--memory`` also
@@ -34,6 +38,10 @@ THREADS = 2
 PAUSE = 0.25
 
 
+#: Calls timed back to back (``--burst``); the time is per call. 1 times a single call.
+BURST = {"n": 1}
+
+
 def _timed(f) -> float:
     time.sleep(PAUSE)
     # One untimed call first: after the pause, the first call pays for waking idle cores
@@ -41,9 +49,11 @@ def _timed(f) -> float:
     # made the medians flip between two modes. The call before the timed one is the same
     # library's, so only its own threads are spinning.
     f()
+    n = BURST["n"]
     t = time.perf_counter()
-    f()
-    return time.perf_counter() - t
+    for _ in range(n):
+        f()
+    return (time.perf_counter() - t) / n
 
 
 def median_pair(f_ours, f_theirs, repeats):
@@ -308,7 +318,11 @@ def main() -> None:
     parser.add_argument("--memory", action="store_true", help="also compare S4 peak memory")
     parser.add_argument("--peak-memory", choices=("lstmkit", "torch"), help=argparse.SUPPRESS)
     parser.add_argument("--only", help="run the cases whose name contains this text")
+    parser.add_argument("--burst", type=int, default=1,
+                        help="time this many calls back to back (steady use, as a training "
+                        "loop makes them) and report the time per call")  # fmt: skip
     args = parser.parse_args()
+    BURST["n"] = max(1, args.burst)
     os.environ["LSTMKIT_BACKEND"] = args.backend
     if args.peak_memory:
         peak_memory(args.peak_memory)
@@ -328,7 +342,7 @@ def main() -> None:
     peak = matmul_peak(args.repeats)
     print(
         f"backend {lk.backend.get_backend()}, {THREADS} threads, torch {torch.__version__}, "
-        f"float32 matmul peak {peak:.1f} GFLOP/s (2048^3, numpy)"
+        f"float32 matmul peak {peak:.1f} GFLOP/s (2048^3, numpy), bursts of {BURST['n']}"
     )
     head = f"{'case':<48}{'lstmkit ms':>11}{'peer ms':>10}{'ratio':>8}{'GFLOP/s':>9}{'% peak':>8}"
     print(head)

@@ -25,13 +25,18 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Deselect the extra backend copies of ``one_backend`` tests (deselected, not skipped:
-    nothing is left out, the copy would repeat the same check)."""
+    """Deselect the extra backend copies of ``one_backend`` tests, and the NumPy copies
+    of tests parametrized ``split="split"`` (the batch split is the compiled backend's;
+    under NumPy the copy would repeat the whole-batch check). Deselected, not skipped:
+    nothing is left out."""
     keep, drop = [], []
     for item in items:
         spec = getattr(item, "callspec", None)
-        extra = spec is not None and spec.params.get("backend", BACKENDS[-1]) != BACKENDS[-1]
-        (drop if extra and item.get_closest_marker("one_backend") else keep).append(item)
+        params = spec.params if spec is not None else {}
+        backend = params.get("backend", BACKENDS[-1])
+        extra = backend != BACKENDS[-1] and item.get_closest_marker("one_backend")
+        numpy_split = backend == "numpy" and params.get("split") == "split"
+        (drop if extra or numpy_split else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

@@ -1,12 +1,14 @@
-"""How many threads lstmkit's matrix products use.
+"""How many threads lstmkit uses.
 
-The compiled kernels run each step's elementwise work on the calling thread and hand
-the matrix products to the OpenBLAS that NumPy ships, which is where the threads are
-(the NumPy backend uses the same library through NumPy). The count comes from, in this
-order: :func:`set_num_threads`, the environment variable ``LSTMKIT_NUM_THREADS``,
-Numba's own ``NUMBA_NUM_THREADS``, and otherwise OpenBLAS's default (its
-``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS``, else one per core). The environment is
-read when lstmkit is imported (docs/performance.md).
+Two places use them. The matrix products go to the OpenBLAS that NumPy ships (the
+NumPy backend uses the same library through NumPy). And under the compiled backend a
+large enough recurrent call splits its batch into that many parts, each carried through
+the whole sequence by its own thread with single-threaded BLAS (ops/batch_split.py):
+the cells' elementwise work then runs on every core too, and no step waits for another
+thread. The count comes from, in this order: :func:`set_num_threads`, the environment
+variable ``LSTMKIT_NUM_THREADS``, Numba's own ``NUMBA_NUM_THREADS``, and otherwise
+OpenBLAS's default (its ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS``, else one per
+core). The environment is read when lstmkit is imported (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
@@ -63,6 +68,7 @@ def find_openblas() -> OpenBLAS | None:
     return None
 
 
+@cache
 def _threads_fn(name: str):
     lib = find_openblas()
     if lib is None:
@@ -71,7 +77,8 @@ def _threads_fn(name: str):
 
 
 def set_num_threads(n: int) -> None:
-    """Use ``n`` threads for matrix products from now on.
+    """Use ``n`` threads from now on: for matrix products, and as the number of parts
+    a large recurrent call splits its batch into (ops/batch_split.py).
 
     Raises
     ------
@@ -91,6 +98,7 @@ def set_num_threads(n: int) -> None:
         )
     fn.argtypes = [ctypes.c_int]
     fn(int(n))
+    _parts["n"] = int(n)
 
 
 def get_num_threads() -> int | None:
@@ -118,3 +126,57 @@ def apply_environment() -> None:
         if find_openblas() is not None:
             set_num_threads(n)
         return
+
+
+#: How many parts a split batch has (the thread count); None until first asked, then
+#: OpenBLAS's own count. Kept here rather than read back from OpenBLAS because a split
+#: sets OpenBLAS to one thread while it runs.
+_parts: dict[str, int | None] = {"n": None}
+_blas_lock = threading.Lock()
+_blas_users = {"count": 0, "saved": 1}
+
+
+def batch_parts() -> int:
+    """Parts that a large recurrent call's batch is split into: the thread count, or 1
+    when lstmkit cannot set the BLAS threads (the split needs single-threaded BLAS)."""
+    if _parts["n"] is None:
+        _parts["n"] = get_num_threads() or 1
+    return _parts["n"]
+
+
+@contextmanager
+def parts_of(n: int) -> Iterator[None]:
+    """Split batches into ``n`` parts inside the block, whatever this process's thread
+    count: a Dask task uses the driver's count so that its numbers are the driver's."""
+    previous = _parts["n"]
+    _parts["n"] = int(n)
+    try:
+        yield
+    finally:
+        _parts["n"] = previous
+
+
+@contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """OpenBLAS on one thread while the block runs, for every thread of the process
+    (OpenBLAS has no per-thread setting: its ``openblas_set_num_threads_local`` sets the
+    global count in the pthreads build NumPy ships). Nested and concurrent blocks share
+    one saved count."""
+    setter, getter = _threads_fn("set_num_threads"), _threads_fn("get_num_threads")
+    if setter is None:
+        yield
+        return
+    setter.argtypes = [ctypes.c_int]
+    getter.restype = ctypes.c_int
+    with _blas_lock:
+        if _blas_users["count"] == 0:
+            _blas_users["saved"] = int(getter())
+            setter(1)
+        _blas_users["count"] += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users["count"] -= 1
+            if _blas_users["count"] == 0:
+                setter(_blas_users["saved"])

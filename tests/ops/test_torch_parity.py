@@ -11,7 +11,8 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
 
-from lstmkit.ops import (  # noqa: E402  # noqa: E402
+from lstmkit.ops import (  # noqa: E402
+    batch_split,
     gru_backward,
     gru_forward,
     lstm_backward,
@@ -19,6 +20,7 @@ from lstmkit.ops import (  # noqa: E402  # noqa: E402
     rnn_backward,
     rnn_forward,
 )
+from lstmkit.threads import parts_of  # noqa: E402
 
 CONFIGS = range(20)
 TOL = {np.float32: 1e-5, np.float64: 1e-10}
@@ -33,6 +35,24 @@ def assert_close(ours, ref, dtype, what):
     scale = float(np.abs(ref).max()) if ref.size else 0.0
     err = float(np.abs(ours.astype(np.float64) - ref).max()) if ref.size else 0.0
     assert err <= TOL[dtype] * scale, f"{what}: max error {err:.3e}, scale {scale:.3e}"
+
+
+@pytest.fixture(params=["whole", "split"])
+def split(request, monkeypatch, backend):
+    """Run each parity case twice: as one call, and (compiled backend) with the batch
+    split in two parts whatever its size, so the split's joined outputs and summed
+    gradients meet PyTorch too. Yields whether the forward must return a SplitCache."""
+    if request.param == "whole":
+        yield lambda B: False
+        return
+    monkeypatch.setattr(batch_split, "MIN_WORK", 0)
+    monkeypatch.setattr(batch_split, "MIN_COLUMNS", 1)
+    with parts_of(2):
+        yield lambda B: B >= 2
+
+
+def check_split(cache, B, expect):
+    assert isinstance(cache, batch_split.SplitCache) == expect(B), type(cache)
 
 
 def lstm_from_torch(w):
@@ -75,7 +95,7 @@ def leaf(arr, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("seed", CONFIGS)
-def test_lstm_matches_torch(seed, dtype):
+def test_lstm_matches_torch(seed, dtype, split):
     rng, B, T, D, H, lengths = random_config(seed, dtype)
     P = int(rng.integers(1, H)) if (seed % 4 == 3 and H > 1) else 0
     module = torch.nn.LSTM(D, H, batch_first=True, proj_size=P, dtype=TORCH_DTYPE[dtype])
@@ -90,6 +110,7 @@ def test_lstm_matches_torch(seed, dtype):
     Wr = module.weight_hr_l0.detach().numpy() if P else None
 
     hs, hT, cT, cache = lstm_forward(x, h0, c0, Wx, Wh, b, Wr=Wr, lengths=lengths)
+    check_split(cache, B, split)
     xt, h0t, c0t = leaf(x, dtype), leaf(h0[None], dtype), leaf(c0[None], dtype)
     out, (hn, cn) = run_torch(module, xt, (h0t, c0t), lengths, T)
     assert_close(hs, out, dtype, "hs")
@@ -120,7 +141,7 @@ def test_lstm_matches_torch(seed, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("seed", CONFIGS)
-def test_gru_matches_torch(seed, dtype):
+def test_gru_matches_torch(seed, dtype, split):
     rng, B, T, D, H, lengths = random_config(1000 + seed, dtype)
     module = torch.nn.GRU(D, H, batch_first=True, dtype=TORCH_DTYPE[dtype])
     randomize(module)
@@ -132,6 +153,7 @@ def test_gru_matches_torch(seed, dtype):
     ]
 
     hs, hT, cache = gru_forward(x, h0, *params, reset_after=True, lengths=lengths)
+    check_split(cache, B, split)
     xt, h0t = leaf(x, dtype), leaf(h0[None], dtype)
     out, hn = run_torch(module, xt, h0t, lengths, T)
     assert_close(hs, out, dtype, "hs")
@@ -155,7 +177,7 @@ def test_gru_matches_torch(seed, dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
 @pytest.mark.parametrize("seed", CONFIGS)
-def test_rnn_matches_torch(seed, activation, dtype):
+def test_rnn_matches_torch(seed, activation, dtype, split):
     rng, B, T, D, H, lengths = random_config(2000 + seed, dtype)
     module = torch.nn.RNN(D, H, nonlinearity=activation, batch_first=True, dtype=TORCH_DTYPE[dtype])
     randomize(module)
@@ -166,6 +188,7 @@ def test_rnn_matches_torch(seed, activation, dtype):
     b = (module.bias_ih_l0 + module.bias_hh_l0).detach().numpy()
 
     hs, hT, cache = rnn_forward(x, h0, Wx, Wh, b, activation=activation, lengths=lengths)
+    check_split(cache, B, split)
     xt, h0t = leaf(x, dtype), leaf(h0[None], dtype)
     out, hn = run_torch(module, xt, h0t, lengths, T)
     assert_close(hs, out, dtype, "hs")

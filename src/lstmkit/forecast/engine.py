@@ -29,6 +29,7 @@ from functools import partial
 from typing import Any
 
 from lstmkit.backend import get_backend, use_backend
+from lstmkit.threads import batch_parts, parts_of
 
 INSTALL_HINT = "pip install 'lstmkit[dask]'"
 
@@ -144,10 +145,10 @@ class DaskEngine:
             desc: str | None = None) -> list:  # fmt: skip
         items = list(items)
         n, token = len(items), uuid.uuid4().hex
-        # Tasks run with the backend chosen here (set_backend, use_backend), not the
-        # worker's default, so the numbers are those of the local engine; the keys keep
-        # the function's name, for the dashboard and the scheduler's logs.
-        task = partial(_in_backend, get_backend(), fn)
+        # Tasks run with the backend and batch split chosen here (set_backend, the
+        # thread count), not the worker's own, so the numbers are those of the local
+        # engine; the keys keep the function's name, for the dashboard and the logs.
+        task = partial(_in_backend, _settings(), fn)
         futures = self.client.map(task, items, *[[a] * n for a in args], pure=False,
                                   key=[f"{fn.__name__}-{token}-{i}" for i in range(n)])  # fmt: skip
         if keep:
@@ -162,7 +163,7 @@ class DaskEngine:
         return self.client.gather(futures)
 
     def submit(self, fn: Callable, *args: Any, keep: bool = False) -> Any:
-        future = self.client.submit(_in_backend, get_backend(), fn, *args, pure=False,
+        future = self.client.submit(_in_backend, _settings(), fn, *args, pure=False,
                                     key=f"{fn.__name__}-{uuid.uuid4().hex}")  # fmt: skip
         return future if keep else future.result()
 
@@ -189,8 +190,15 @@ class DaskEngine:
         self.close()
 
 
-def _in_backend(backend: str, fn: Callable, *args: Any) -> Any:
-    with use_backend(backend):
+def _settings() -> tuple[str, int]:
+    """What a task must run under to give this process's numbers: the backend, and the
+    batch split (the thread count, ops/batch_split.py), not the worker's own."""
+    return get_backend(), batch_parts()
+
+
+def _in_backend(settings: tuple[str, int], fn: Callable, *args: Any) -> Any:
+    backend, parts = settings
+    with use_backend(backend), parts_of(parts):
         return fn(*args)
 
 

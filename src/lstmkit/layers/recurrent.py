@@ -23,6 +23,7 @@ import numpy as np
 from lstmkit.layers.base import Layer, whole_number
 from lstmkit.layers.cells import Cell, GRUCell, LSTMCell, RNNCell, State
 from lstmkit.layers.directions import reverse_valid, valid_mask
+from lstmkit.ops.batch_split import whole_batches
 from lstmkit.ops.validate import check_lengths
 
 DIRECTIONS = ("forward", "reverse")
@@ -292,7 +293,8 @@ class Recurrent(Layer):
             axis in both directions; steps past a sequence's length are NaN.
         """
         saved = self._cache
-        out = self.forward(x, lengths, training=True)
+        with whole_batches():  # the caches are read whole, not in batch parts
+            out = self.forward(x, lengths, training=True)
         lengths = self._cache["lengths"]  # as the forward checked them
         B, T = np.shape(x)[:2]
         valid = valid_mask(lengths, B, T)[:, :, None]

@@ -22,6 +22,7 @@ import numpy as np
 
 from lstmkit.backend import get_backend
 from lstmkit.ops.activations import gate_scale, sigmoid_from_tanh_
+from lstmkit.ops.batch_split import joins_backward, splits_batch
 from lstmkit.ops.sequence import (
     batch_first,
     bias_grad,
@@ -167,6 +168,7 @@ def _cell(
     h_new += n
 
 
+@splits_batch(2, cached=True)
 def gru_forward(
     x: np.ndarray,
     h0: np.ndarray | None,
@@ -251,6 +253,7 @@ def gru_forward(
     return batch_first(hs), np.ascontiguousarray(h[T].T), cache
 
 
+@joins_backward(2, ("x", "h0"))
 def gru_backward(
     dhs: np.ndarray | None, dhT: np.ndarray | None, cache: GRUCache, *, input_grad: bool = True
 ) -> dict[str, np.ndarray]:

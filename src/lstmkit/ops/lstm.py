@@ -24,6 +24,7 @@ import numpy as np
 
 from lstmkit.backend import get_backend
 from lstmkit.ops.activations import gate_scale, sigmoid_from_tanh_
+from lstmkit.ops.batch_split import joins_backward, splits_batch
 from lstmkit.ops.sequence import (
     batch_first,
     bias_grad,
@@ -168,6 +169,7 @@ def _cell(
     np.multiply(o, tanh_c, out=m)
 
 
+@splits_batch(3, cached=True)
 def lstm_forward(
     x: np.ndarray,
     h0: np.ndarray | None,
@@ -293,6 +295,7 @@ def _halved_peepholes(p_s: np.ndarray | None, H: int, dtype) -> np.ndarray:
     return np.zeros(3 * H, dtype) if p_s is None else np.ascontiguousarray(p_s[:, 0])
 
 
+@joins_backward(3, ("x", "h0", "c0"))
 def lstm_backward(
     dhs: np.ndarray | None,
     dhT: np.ndarray | None,
@@ -512,6 +515,7 @@ def _step_fused(x_t, h, c, Wx_s, Wh_s, b_s, p_s, Wr, dtype):
     return np.ascontiguousarray(m.T), np.ascontiguousarray(c_new.T)
 
 
+@splits_batch(3, cached=False)
 def lstm_infer(
     x: np.ndarray,
     h0: np.ndarray | None,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lstmkit.backend import get_backend
+from lstmkit.ops.batch_split import joins_backward, splits_batch
 from lstmkit.ops.sequence import (
     batch_first,
     bias_grad,
@@ -89,6 +90,7 @@ def _activate_(a: np.ndarray, activation: str) -> np.ndarray:
     return np.maximum(a, 0, out=a)
 
 
+@splits_batch(2, cached=True)
 def rnn_forward(
     x: np.ndarray,
     h0: np.ndarray | None,
@@ -152,6 +154,7 @@ def rnn_forward(
     return batch_first(hs), np.ascontiguousarray(h[T].T), cache
 
 
+@joins_backward(2, ("x", "h0"))
 def rnn_backward(
     dhs: np.ndarray | None, dhT: np.ndarray | None, cache: RNNCache, *, input_grad: bool = True
 ) -> dict[str, np.ndarray]:

@@ -1,0 +1,208 @@
+"""Both cores in every step: a recurrent call's batch split into parts that run side by
+side, each carried through the whole sequence by its own thread.
+
+Sequences in a batch never meet inside a recurrent layer: each part's forward, backward
+and inference are the op itself on fewer columns, so each part is one ordinary call and
+the threads need no synchronisation per step (the compiled kernels release the GIL for
+the whole time loop). While parts run, OpenBLAS is held to one thread (two threads'
+products would otherwise queue on one thread pool) and the cells' elementwise work,
+which a multi-threaded product leaves on the calling thread, runs on every core.
+
+Only the compiled backend splits (the NumPy backend is the reference that reads like
+the equations), and only a call with enough work per part (:func:`plan`). The split
+depends on the batch size, the layer's sizes and :func:`lstmkit.threads.batch_parts`
+(the thread count) and nothing else, so results are bit-identical for a given thread
+count. They differ in the last bits between thread counts, because a weight gradient
+is the sum of the parts' sums (and one BLAS product over fewer columns may round
+differently): docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lstmkit.backend import get_backend
+from lstmkit.threads import batch_parts, single_threaded_blas
+
+#: Fewest sequences per part.
+MIN_COLUMNS = 16
+#: Fewest multiply-adds per part (the forward's input and recurrent products): below
+#: it, splitting was slower than one call with two-threaded BLAS, measured by
+#: benchmarks/bench_batch_split.py --force (RESULTS.md, issue fast-v2): LSTM T=24 with
+#: 6.5 M per part lost 16%, with 13 M gained 43%.
+MIN_WORK = 10_000_000
+
+_state: dict[str, Any] = {"pool": None, "size": 0, "off": 0}
+_local = threading.local()  # .inside: this thread is running a part (parts never split)
+
+
+@dataclass
+class SplitCache:
+    """The caches of a forward that ran in batch parts; its backward runs in the same
+    parts. ``bounds`` are each part's ``(start, stop)`` on the batch axis."""
+
+    parts: list[Any]
+    bounds: list[tuple[int, int]]
+
+
+def plan(x: Any, batched: tuple[Any, ...], lengths: Any, macs_per_sequence: int
+         ) -> list[tuple[int, int]] | None:  # fmt: skip
+    """The parts' bounds for a call on ``x (B, T, D)``, or None to run it whole.
+
+    ``batched`` are the other batch-first arguments (initial states); anything unusual
+    about them or ``x`` (wrong type or batch size) runs whole, where the op's own
+    checks report it. ``macs_per_sequence`` is the forward's multiply-adds per sequence.
+    """
+    n = batch_parts()
+    if n < 2 or _state["off"] or getattr(_local, "inside", False) or get_backend() != "numba":
+        return None
+    if not isinstance(x, np.ndarray) or x.ndim != 3 or x.dtype.kind != "f":
+        return None
+    B = x.shape[0]
+    n = min(n, B // MIN_COLUMNS)
+    if n < 2 or macs_per_sequence * (B // n) < MIN_WORK:
+        return None
+    for arr in batched:
+        if arr is not None and (not isinstance(arr, np.ndarray) or arr.shape[:1] != (B,)):
+            return None
+    if lengths is not None and np.shape(lengths) != (B,):
+        return None
+    edges = [B * k // n for k in range(n + 1)]
+    return list(itertools.pairwise(edges))
+
+
+def splits_batch(n_batched: int, cached: bool) -> Callable:
+    """Decorator for a forward (``cached``: returns arrays then a cache) or an inference
+    op whose first ``n_batched`` positional arguments are batch-first and whose next
+    two are ``Wx``, ``Wh``: large calls run in parts and their outputs are joined."""
+
+    def wrap(op: Callable) -> Callable:
+        @functools.wraps(op)
+        def split_op(*args: Any, **kwargs: Any) -> Any:
+            bounds = None
+            if len(args) >= n_batched + 2:
+                Wx, Wh = args[n_batched], args[n_batched + 1]
+                x = args[0]
+                if all(isinstance(a, np.ndarray) and a.ndim >= 2 for a in (x, Wx, Wh)):
+                    macs = x.shape[1] * Wx.shape[0] * (Wx.shape[-1] + Wh.shape[-1])
+                    bounds = plan(x, args[1:n_batched], kwargs.get("lengths"), macs)
+            if bounds is None:
+                return op(*args, **kwargs)
+            lengths = kwargs.get("lengths")
+            calls = []
+            for b0, b1 in bounds:
+                part = [None if a is None else a[b0:b1] for a in args[:n_batched]]
+                kw = dict(kwargs)
+                if lengths is not None:
+                    kw["lengths"] = np.asarray(lengths)[b0:b1]
+                calls.append((part + list(args[n_batched:]), kw))
+            try:
+                results = run_parts(op, calls)
+            except (ValueError, TypeError):
+                return op(*args, **kwargs)  # the same error, worded for the whole batch
+            arrays = [np.concatenate(outs, axis=0) for outs in
+                      zip(*[r[:-1] if cached else r for r in results], strict=True)]  # fmt: skip
+            if cached:
+                arrays.append(SplitCache([r[-1] for r in results], bounds))
+            return tuple(arrays)
+
+        return split_op
+
+    return wrap
+
+
+def joins_backward(n_grads: int, batch_keys: tuple[str, ...]) -> Callable:
+    """Decorator for a backward ``(*grads, cache, *, input_grad)`` whose first
+    ``n_grads`` arguments are batch-first: given a :class:`SplitCache` it runs each
+    part's backward on its slice of the gradients and joins them, ``batch_keys``
+    (gradients of batch-first arguments) along the batch, the rest summed in part
+    order."""
+
+    def wrap(op: Callable) -> Callable:
+        @functools.wraps(op)
+        def split_op(*args: Any, **kwargs: Any) -> Any:
+            cache = args[n_grads] if len(args) > n_grads else kwargs.get("cache")
+            if not isinstance(cache, SplitCache):
+                return op(*args, **kwargs)
+            B = cache.bounds[-1][1]
+            grads = list(args[:n_grads])
+            for k, g in enumerate(grads):
+                if g is not None and np.shape(g)[:1] != (B,):
+                    raise ValueError(
+                        f"{op.__name__}: gradient {k + 1} must have the forward's batch size "
+                        f"{B} on its first axis, got shape {np.shape(g)}"
+                    )
+            kw = {k: v for k, v in kwargs.items() if k != "cache"}
+            calls = [
+                ([None if g is None else np.asarray(g)[b0:b1] for g in grads] + [part], kw)
+                for part, (b0, b1) in zip(cache.parts, cache.bounds, strict=True)
+            ]
+            results = run_parts(op, calls)
+            joined = {}
+            for key in results[0]:
+                values = [r[key] for r in results]
+                if values[0] is None:
+                    joined[key] = None
+                elif key in batch_keys:
+                    joined[key] = np.concatenate(values, axis=0)
+                else:
+                    total = values[0].copy()
+                    for v in values[1:]:
+                        total += v
+                    joined[key] = total
+            return joined
+
+        return split_op
+
+    return wrap
+
+
+def run_parts(op: Callable, calls: list[tuple[list, dict]]) -> list:
+    """``op(*args, **kwargs)`` for every call, side by side: the first on this thread,
+    the others on the pool, with single-threaded BLAS; results in call order."""
+    pool = _pool(len(calls) - 1)
+    with single_threaded_blas():
+        futures = [pool.submit(_as_part, op, *a, **kw) for a, kw in calls[1:]]
+        try:
+            first = _as_part(op, *calls[0][0], **calls[0][1])
+        finally:
+            wait(futures)  # every part is done before BLAS gets its threads back
+    return [first, *(f.result() for f in futures)]
+
+
+def _as_part(op: Callable, *args: Any, **kwargs: Any) -> Any:
+    """``op`` on one part; calls it makes (lstm_infer's forward) run whole."""
+    _local.inside = True
+    try:
+        return op(*args, **kwargs)
+    finally:
+        _local.inside = False
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    if _state["pool"] is None or _state["size"] < workers:
+        if _state["pool"] is not None:
+            _state["pool"].shutdown(wait=True)
+        _state["pool"] = ThreadPoolExecutor(max_workers=workers,
+                                            thread_name_prefix="lstmkit-batch")  # fmt: skip
+        _state["size"] = workers
+    return _state["pool"]
+
+
+@contextmanager
+def whole_batches() -> Iterator[None]:
+    """Run every call inside the block whole (inspection that reads the caches)."""
+    _state["off"] += 1
+    try:
+        yield
+    finally:
+        _state["off"] -= 1

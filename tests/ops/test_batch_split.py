@@ -1,0 +1,138 @@
+"""The batch split of the compiled backend (ops/batch_split.py): when it applies, that
+its parts run on their own threads with single-threaded BLAS, that its numbers are
+bit-identical for a given thread count, and that errors and inspection see the whole
+batch. Its agreement with PyTorch is checked in test_torch_parity.py (``split``)."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from lstmkit.backend import numba_available, use_backend
+from lstmkit.layers import LSTM
+from lstmkit.ops import batch_split, lstm_backward, lstm_forward
+from lstmkit.ops.lstm import lstm_infer
+from lstmkit.threads import get_num_threads, parts_of
+
+pytestmark = [
+    pytest.mark.one_backend,
+    pytest.mark.skipif(not numba_available(), reason="the batch split is the numba backend's"),
+]
+
+
+@pytest.fixture(autouse=True)
+def compiled():
+    with use_backend("numba"):
+        yield
+
+
+def lstm_args(B, T=20, D=4, H=64, seed=0, dtype=np.float64):
+    """Sizes where one part holds 20·256·68·B/2 multiply-adds: above MIN_WORK at B=64."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((B, T, D)).astype(dtype)
+    Wx = (rng.standard_normal((4 * H, D)) * 0.3).astype(dtype)
+    Wh = (rng.standard_normal((4 * H, H)) * 0.3).astype(dtype)
+    b = (rng.standard_normal(4 * H) * 0.1).astype(dtype)
+    return x, Wx, Wh, b
+
+
+def test_plan_splits_large_calls_only():
+    x = lstm_args(64)[0]
+    macs = 20 * 256 * 68
+    assert macs * 32 >= batch_split.MIN_WORK  # the sizes are what the test assumes
+    with parts_of(2):
+        assert batch_split.plan(x, (), None, macs) == [(0, 32), (32, 64)]
+        assert batch_split.plan(x[:16], (), None, macs) is None  # too few per part
+        assert batch_split.plan(x, (), None, 100) is None  # too little work
+        with use_backend("numpy"):
+            assert batch_split.plan(x, (), None, macs) is None
+        with batch_split.whole_batches():
+            assert batch_split.plan(x, (), None, macs) is None
+        # Anything unusual runs whole, where the op's own checks word the error.
+        assert batch_split.plan(x, (np.zeros((63, 64)),), None, macs) is None
+        assert batch_split.plan(x, (), np.ones(5), macs) is None
+    with parts_of(3):
+        assert batch_split.plan(x, (), None, macs * 2) == [(0, 21), (21, 42), (42, 64)]
+    with parts_of(1):
+        assert batch_split.plan(x, (), None, macs) is None
+
+
+def test_parts_run_side_by_side_with_single_threaded_blas(monkeypatch):
+    x, Wx, Wh, b = lstm_args(64)
+    seen = []
+    real = batch_split._as_part
+
+    def spy(op, *args, **kwargs):
+        seen.append((threading.current_thread().name, get_num_threads()))
+        return real(op, *args, **kwargs)
+
+    monkeypatch.setattr(batch_split, "_as_part", spy)
+    before = get_num_threads()
+    with parts_of(2):
+        *_, cache = lstm_forward(x, None, None, Wx, Wh, b)
+    assert isinstance(cache, batch_split.SplitCache)
+    names = sorted(name for name, _ in seen)  # one part on the caller's thread
+    here = threading.current_thread().name
+    assert len(names) == 2 and here in names, names
+    assert next(n for n in names if n != here).startswith("lstmkit-batch"), names
+    if before is not None:
+        assert {n for _, n in seen} == {1}  # each part's products on its own thread
+        assert get_num_threads() == before  # and the count is given back
+
+
+def test_bit_identical_for_a_thread_count():
+    x, Wx, Wh, b = lstm_args(64, dtype=np.float32)
+    lengths = np.random.default_rng(1).integers(1, 21, 64)
+
+    def train():
+        hs, hT, cT, cache = lstm_forward(x, None, None, Wx, Wh, b, lengths=lengths)
+        g = lstm_backward(np.ones_like(hs), None, None, cache)
+        return [hs, hT, cT, *g.values()]
+
+    with parts_of(2):
+        first, again = train(), train()
+    for a, c in zip(first, again, strict=True):
+        assert a.tobytes() == c.tobytes()
+    with parts_of(3):
+        other = train()  # another split: the same numbers up to rounding
+    for a, c in zip(first, other, strict=True):
+        np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-5)
+
+
+def test_inference_split_matches_whole():
+    x, Wx, Wh, b = lstm_args(64)
+    with parts_of(2):
+        split = lstm_infer(x, None, None, Wx, Wh, b)
+        with batch_split.whole_batches():
+            whole = lstm_infer(x, None, None, Wx, Wh, b)
+    for a, c in zip(split, whole, strict=True):
+        np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-12)
+
+
+def test_errors_name_the_whole_batch():
+    x, Wx, Wh, b = lstm_args(64)
+    with parts_of(2), pytest.raises(ValueError, match=r"\(64, 64\), got \(64, 65\)"):
+        lstm_forward(x, np.zeros((64, 65)), None, Wx, Wh, b)
+    with parts_of(2):
+        hs, _, _, cache = lstm_forward(x, None, None, Wx, Wh, b)
+        with pytest.raises(ValueError, match="batch size 64"):
+            lstm_backward(hs[:10], None, None, cache)
+
+
+def test_trace_reads_a_split_batch_whole():
+    x, *_ = lstm_args(64)
+    layer = LSTM(64, return_sequences=True)
+    layer.build(4, np.random.default_rng(0), np.float64)
+    with parts_of(2):
+        out, traces = layer.trace(x)
+        np.testing.assert_allclose(out, layer.forward(x), rtol=1e-12, atol=1e-12)
+    assert traces["forward"]["i"].shape == (64, 20, 64)
+
+
+def test_dask_tasks_carry_the_split():
+    from lstmkit.forecast import engine
+
+    with parts_of(3):
+        assert engine._settings() == ("numba", 3)
+        seen = engine._in_backend(("numba", 2), lambda: batch_split.batch_parts())
+    assert seen == 2
