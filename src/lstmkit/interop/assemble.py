@@ -7,6 +7,7 @@ import copy
 import numpy as np
 
 from lstmkit.interop.errors import InteropError
+from lstmkit.layers.base import weights_changed
 from lstmkit.models.sequential import Sequential
 
 
@@ -27,6 +28,7 @@ def assemble(
     for layer, p in zip(model.layers, params, strict=True):
         for k, v in p.items():
             layer.params[k][...] = v
+    weights_changed()
     return model
 
 

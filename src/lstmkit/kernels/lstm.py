@@ -140,46 +140,6 @@ def step(x, h, c, Wx_s, Wh_s, b_s, p_half, has_p, a, h_out, c_out, tanh_c):
 
 
 @njit(**OPTS)
-def stream_step(x, h, c, Wx_s, Wh_s, b_s, p_half, has_p, Wr, has_r, a, m):
-    """A streaming step that updates the state in place: ``h (B, P)``, ``c (B, H)``
-    batch-first as the caller keeps them; ``a (4H, B)`` and ``m (H, B)`` are work
-    buffers; ``Wr (P, H)`` is used when ``has_r``."""
-    P = Wh_s.shape[1]
-    H = Wx_s.shape[0] // 4
-    Bn = x.shape[0]
-    half = a.dtype.type(0.5)
-    preactivations(x, h, Wx_s, Wh_s, b_s, a)
-    for b in range(Bn):
-        for j in range(H):
-            cp = c[b, j]
-            ai = a[j, b]
-            af = a[H + j, b]
-            if has_p:
-                ai += p_half[j] * cp
-                af += p_half[H + j] * cp
-            i = half * gate_tanh(ai) + half
-            f = half * gate_tanh(af) + half
-            g = gate_tanh(a[3 * H + j, b])
-            cn = f * cp + i * g
-            ao = a[2 * H + j, b]
-            if has_p:
-                ao += p_half[2 * H + j] * cn
-            o = half * gate_tanh(ao) + half
-            c[b, j] = cn
-            m[j, b] = o * gate_tanh(cn)
-    for b in range(Bn):
-        if has_r:
-            for q in range(P):
-                acc = a.dtype.type(0.0)
-                for j in range(H):
-                    acc += Wr[q, j] * m[j, b]
-                h[b, q] = acc
-        else:
-            for j in range(H):
-                h[b, j] = m[j, b]
-
-
-@njit(**OPTS)
 def seq_forward(gates, Wh_s, Wr, has_r, p_half, has_p, h, c, tanh_c, m, hs, lengths, steps):
     """The whole forward time loop of :func:`lstmkit.ops.lstm_forward`, in one call.
 

@@ -26,6 +26,36 @@ def whole_number(owner: str, name: str, value: Any, minimum: int = 1) -> int:
     return int(value)
 
 
+#: Bumped whenever lstmkit changes weights (a new ``params`` dict or entry, an optimizer
+#: step, ``set_weights``, a file or converter writing into a model). Prepared streaming
+#: plans (stepping.py) hold a copy of the weights and compare this number on every step.
+WEIGHTS = {"generation": 0}
+
+
+def weights_changed() -> None:
+    """Tell lstmkit that weight arrays were changed in place, so that prepared streaming
+    steps (:meth:`lstmkit.Sequential.step`, :meth:`Layer.step`) take the new values.
+    lstmkit's own code calls it; call it after editing ``layer.params[...]`` in place
+    yourself (assigning a new array to ``layer.params[name]`` is noticed without it)."""
+    WEIGHTS["generation"] += 1
+
+
+class Params(dict):
+    """A layer's ``name → array`` dict that reports a new or replaced entry."""
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        weights_changed()
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        weights_changed()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(*args, **kwargs)
+        weights_changed()
+
+
 class ParamShape:
     """A parameter's shape and dtype without its numbers: what ``allocate=False`` builds,
     so any size can be described (even one whose bytes exceed what NumPy can address)."""
@@ -53,10 +83,20 @@ class Layer:
 
     def __init__(self, *, name: str | None = None) -> None:
         self.name = name
-        self.params: dict[str, np.ndarray] = {}
+        self.params = {}
         self.grads: dict[str, np.ndarray] = {}
         self.input_size: int | None = None
         self.dtype: np.dtype | None = None
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """Parameter name → array (the live arrays)."""
+        return self._params
+
+    @params.setter
+    def params(self, value: dict[str, np.ndarray]) -> None:
+        self._params = Params(value)
+        weights_changed()
 
     # -- construction -------------------------------------------------------------------
     def build(
@@ -131,14 +171,3 @@ class Layer:
     def describe_state(self) -> list[tuple[str, str]]:
         """``(name, shape)`` of the state carried between steps (recurrent layers)."""
         return []
-
-
-def check_finite_array(name: str, arr: np.ndarray) -> None:
-    """Raise ``ValueError`` naming how many entries of ``arr`` are NaN/inf and the first."""
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        first = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(
-            f"{name} has {int(bad.sum())} NaN or infinite value(s), the first at index "
-            f"{first}; remove or impute them before passing the data"
-        )

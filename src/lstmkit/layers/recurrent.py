@@ -273,6 +273,12 @@ class Recurrent(Layer):
         x_t = np.asarray(x_t)
         self._check_input(x_t, 2)
         B = x_t.shape[0]
+        if x_t.dtype == self.dtype:
+            from lstmkit.layers.stepping import step_plan
+
+            plan = step_plan(self, [self], self.input_size, B, self.dtype)
+            if plan is not None:
+                return plan.step(np.ascontiguousarray(x_t))
         state = self._carried(B)[0]
         if state is None:
             dtype = np.result_type(x_t.dtype, self.dtype)

@@ -13,11 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit.layers.base import Layer, check_finite_array
+from lstmkit.layers.base import Layer, weights_changed
 from lstmkit.layers.dense import Dense
 from lstmkit.layers.directions import valid_mask
 from lstmkit.layers.recurrent import Recurrent
-from lstmkit.ops.validate import check_lengths
+from lstmkit.layers.stepping import step_plan
+from lstmkit.ops.validate import check_finite_array, check_lengths
 from lstmkit.training.losses import Loss, get_loss
 
 FLOAT_DTYPES = ("float32", "float64")
@@ -186,6 +187,7 @@ class Sequential:
                     f"set_weights: '{n}' must have shape {lookup[n].shape}, got {w.shape}"
                 )
             np.copyto(lookup[n], w, casting="same_kind")
+        weights_changed()
 
     # -- computation --------------------------------------------------------------------
     def forward(
@@ -398,12 +400,22 @@ class Sequential:
         The outputs equal :meth:`predict` on the sequence so far (its step ``t`` for a
         many-to-many model, its result for a many-to-one one). Call :meth:`reset_states`
         to start a new stream.
+
+        Under the compiled backend the first call prepares the whole model's step (one
+        compiled call per step, layers/stepping.py); it is prepared again when the batch
+        size or the weights change. lstmkit notices its own changes to weights (fit,
+        optimizers, ``set_weights``, files, a new array in ``layer.params``); after
+        editing a weight array in place yourself, call
+        :func:`lstmkit.layers.weights_changed`.
         """
         x_t = np.asarray(x_t)
         if x_t.ndim != 2 or x_t.shape[1] != self.input_size:
             raise ValueError(
                 f"x_t must have shape (B, D) = (B, {self.input_size}), got {x_t.shape}"
             )
+        plan = step_plan(self, self.layers, self.input_size, x_t.shape[0], self.dtype)
+        if plan is not None:
+            return plan.step(np.ascontiguousarray(x_t, self.dtype))
         check_finite_array("x_t", x_t)
         out = x_t.astype(self.dtype, copy=False)
         for layer in self.layers:

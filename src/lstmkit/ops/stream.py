@@ -3,7 +3,8 @@
 :func:`lstmkit.ops.lstm_step` is a pure function: every call checks shapes and dtypes
 and rescales the weights, which costs more than the step itself at streaming sizes.
 ``LSTMStream`` does that work once and keeps the state, so each call is one compiled
-kernel (backend ``numba``) or the reference cell (backend ``numpy``), with the same
+kernel (backend ``numba``: the one-layer program of kernels/model_step.py, the kernel
+``Sequential.step`` runs) or the reference cell (backend ``numpy``), with the same
 numbers as ``lstm_step``.
 """
 
@@ -12,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from lstmkit.backend import get_backend
-from lstmkit.ops.lstm import _cell, _halved_peepholes, _scaled_params, _sizes
-from lstmkit.ops.validate import as_arrays, common_float_dtype
+from lstmkit.ops.lstm import _cell, _scaled_params, _sizes
+from lstmkit.ops.program import Program, lstm_row
+from lstmkit.ops.validate import as_arrays, check_finite_array, common_float_dtype
 
 
 class LSTMStream:
@@ -42,23 +44,24 @@ class LSTMStream:
         self.dtype = dtype
         self.Wx_s, self.Wh_s, self.b_s, p_s = _scaled_params(Wx, Wh, b, peepholes, dtype)
         self.p_s = p_s
-        self.has_p = p_s is not None
-        self.p_half = _halved_peepholes(p_s, self.H, dtype)
         self.Wr = None if Wr is None else np.array(Wr, dtype)
-        self._Wr = self.Wr if self.Wr is not None else np.zeros((0, 0), dtype)
         self._a = np.empty((4 * self.H, self.B), dtype)
         self._m, self._c, self._tc = (np.empty((self.H, self.B), dtype) for _ in range(3))
         self._h0 = None if h0 is None else np.array(h0, dtype)
         self._c0 = None if c0 is None else np.array(c0, dtype)
-        self.reset()
-        self._kernel = None
+        self._program = None
         if get_backend() == "numba":
-            from lstmkit.kernels import lstm as kernels
-
-            self._kernel = kernels.stream_step
+            row, pieces, sizes = lstm_row(self.D, Wx, Wh, b, peepholes, Wr)
+            self._program = Program(self.D, self.B, dtype, [row], [pieces], [sizes])
+        self.reset()
 
     def reset(self) -> None:
         """Back to the initial state."""
+        if self._program is not None:  # the state lives in the program, updated in place
+            self.h, self.c = self._program.views[0]
+            self.h[...] = 0 if self._h0 is None else self._h0
+            self.c[...] = 0 if self._c0 is None else self._c0
+            return
         zeros_h = np.zeros((self.B, self.P), self.dtype)
         zeros_c = np.zeros((self.B, self.H), self.dtype)
         self.h = zeros_h if self._h0 is None else self._h0.copy()
@@ -70,10 +73,9 @@ class LSTMStream:
             raise ValueError(
                 f"LSTMStream: x_t must have shape (B, D) = ({self.B}, {self.D}), got {x_t.shape}"
             )
-        if self._kernel is not None:
-            self._kernel(x_t, self.h, self.c, self.Wx_s, self.Wh_s, self.b_s, self.p_half,
-                         self.has_p, self._Wr, self.Wr is not None, self._a, self._m)  # fmt: skip
-            return self.h.copy()
+        if self._program is not None:
+            return self._program.run(np.ascontiguousarray(x_t))
+        check_finite_array("x_t", x_t)
         a = self._a
         np.matmul(self.Wx_s, x_t.T, out=a)
         a += self.b_s[:, None]

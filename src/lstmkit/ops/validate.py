@@ -134,3 +134,14 @@ def check_grad_args(
     for name, arr, dims in args:
         if arr is not None:
             check_shape(op, name, arr, dims, sizes)
+
+
+def check_finite_array(name: str, arr: np.ndarray) -> None:
+    """Raise ``ValueError`` naming how many entries of ``arr`` are NaN/inf and the first."""
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{name} has {int(bad.sum())} NaN or infinite value(s), the first at index "
+            f"{first}; remove or impute them before passing the data"
+        )

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from lstmkit.layers.base import weights_changed
 from lstmkit.training.callbacks import EarlyStopping, History, TrainingWarning
 from lstmkit.training.clipping import clip_by_global_norm
 from lstmkit.training.losses import Loss, get_loss
@@ -67,6 +68,7 @@ class _Snapshot:
     def restore(self) -> None:
         for s, p in zip(self.saved, self.params, strict=True):
             np.copyto(p, s)
+        weights_changed()
 
 
 class _NonFinite(Exception):

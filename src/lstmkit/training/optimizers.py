@@ -13,6 +13,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from lstmkit.layers.base import weights_changed
+
 
 class Optimizer:
     """Base class. ``lr`` is the base learning rate; ``fit`` may scale it by a schedule."""
@@ -39,6 +41,7 @@ class Optimizer:
         self.t += 1
         for p, g, s in zip(params, grads, self.state, strict=True):
             self._update(p, g.astype(p.dtype, copy=False), s, p.dtype.type(lr))
+        weights_changed()
 
     def _update(self, p, g, s, lr) -> None:
         raise NotImplementedError
