@@ -12,7 +12,7 @@ from numba import njit
 
 from lstmkit.kernels.blas import gemm
 from lstmkit.kernels.mathfn import gate_tanh
-from lstmkit.kernels.sequence import OPTS, add_, mask_step, split_grad
+from lstmkit.kernels.sequence import OPTS, add_, copy_, mask_step, split_grad
 
 
 @njit(**OPTS)
@@ -41,7 +41,7 @@ def seq_forward(gates, Wh_s, bh_full, reset_after, h, hn, hs, lengths, steps):
         a = gates[t].ravel()
         ar, az, an = a[:HB], a[HB : 2 * HB], a[2 * HB :]
         hp, hnew = h[t].ravel(), h[t + 1].ravel()
-        rec[...] = bh_full
+        copy_(rec, bh_full)
         recf = rec.ravel()
         rr, rz, rn = recf[:HB], recf[HB : 2 * HB], recf[2 * HB :]
         if reset_after:
@@ -51,7 +51,7 @@ def seq_forward(gates, Wh_s, bh_full, reset_after, h, hn, hs, lengths, steps):
         _sigmoid_sum_(ar, rr)
         _sigmoid_sum_(az, rz)
         if reset_after:
-            hn[t] = rec[2 * H :]
+            copy_(hn[t], rec[2 * H :])
             for k in range(HB):
                 an[k] = gate_tanh(an[k] + ar[k] * rn[k])
         else:
@@ -107,7 +107,8 @@ def seq_backward(gates, hn, h, dys, has_dy, Wh, reset_after, lengths, steps, dh,
                 rk = r[k]
                 da_r[k] = da_n[k] * hnf[k] * rk * (one - rk)
             dpf = dhp[t].ravel()
-            dpf[: 2 * HB] = daf[: 2 * HB]
+            for k in range(2 * HB):
+                dpf[k] = daf[k]
             dp_n = dpf[2 * HB :]
             for k in range(HB):
                 dp_n[k] = da_n[k] * r[k]

@@ -16,7 +16,7 @@ from numba import njit
 
 from lstmkit.kernels.blas import gemm
 from lstmkit.kernels.mathfn import gate_tanh
-from lstmkit.kernels.sequence import OPTS, add_, mask_step, split_grad
+from lstmkit.kernels.sequence import OPTS, add_, copy_, mask_step, split_grad
 
 
 @njit(**OPTS)
@@ -134,7 +134,7 @@ def step(x, h, c, Wx_s, Wh_s, b_s, p_half, has_p, a, h_out, c_out, tanh_c):
     ``(H, B)`` are work buffers the caller provides.
     """
     preactivations(x, h, Wx_s, Wh_s, b_s, a)
-    c_out[...] = c.T
+    copy_(c_out, c.T)
     cell_forward(a.ravel(), c_out.ravel(), p_half, has_p, c_out.ravel(), tanh_c.ravel(),
                  h_out.ravel())  # fmt: skip
 
@@ -191,7 +191,7 @@ def seq_backward(gates, c, tanh_c, dys, has_dy, Wh, Wr, has_r, p, has_p, lengths
         split_grad(dc, dc, False, lengths, t, dc_in, dc_carry)
         if has_r:
             # Forward: h = Wr m, so dm = Wrᵀ dh; dWr is summed after the loop.
-            dh_out[t] = dh_new
+            copy_(dh_out[t], dh_new)
             gemm(True, False, one, Wr, dh_new, zero, dm)
         dm_t = dm if has_r else dh_new
         cell_backward(gates[t].ravel(), c[t].ravel(), tanh_c[t].ravel(), dm_t.ravel(),
@@ -223,10 +223,10 @@ def seq_infer(xT, W, p_half, has_p, lengths, steps, z, c, a, tanh_c, out):
     h = z[D : D + H]
     for t in range(steps):
         c_prev, c_new = c[t % 2], c[(t + 1) % 2]
-        z[:D] = xT[t]
+        copy_(z[:D], xT[t])
         gemm(False, False, one, W, z, zero, a)
         if masked:  # finished sequences keep their state
-            keep_h[...] = h
+            copy_(keep_h, h)
         cell_forward(a.ravel(), c_prev.ravel(), p_half, has_p, c_new.ravel(), tanh_c.ravel(),
                      h.ravel())  # fmt: skip
         if masked:

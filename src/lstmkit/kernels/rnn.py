@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 from lstmkit.kernels.blas import gemm
-from lstmkit.kernels.sequence import OPTS, add_, mask_step, split_grad
+from lstmkit.kernels.sequence import OPTS, add_, copy_, mask_step, split_grad
 
 
 @njit(**OPTS)
@@ -33,7 +33,7 @@ def seq_forward(out, Wh, relu, h, hs, lengths, steps):
         else:
             for k in range(a.size):
                 a[k] = math.tanh(a[k])
-        h[t + 1] = out[t]
+        copy_(h[t + 1], out[t])
         if masked:
             mask_step(h, hs, True, lengths, t)
 

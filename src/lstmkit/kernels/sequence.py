@@ -4,6 +4,9 @@ and backward, and the weight gradients accumulated over time.
 Layouts are the ops' time-major, feature-major ``(T, N, B)`` (see ops/sequence.py).
 ``lengths`` is an ``int64`` array, empty when every sequence is full.
 
+No slice assignment from an array (``a[...] = b``) in kernels: use :func:`copy_` (its
+docstring says why). Assigning a scalar to a slice is fine.
+
 Performance rule for every kernel here and beside it: loop over *flat, contiguous* views
 and write one array per loop. LLVM vectorizes such loops; a loop that writes several
 arrays needs more run-time alias checks than it will emit and stays scalar (3-4x
@@ -72,6 +75,17 @@ def split_grad(dstate, dy, has_dy, lengths, t, dnew, carry):
             else:
                 dnew[j, b] = v
                 carry[j, b] = zero
+
+
+@njit(**OPTS)
+def copy_(dst, src):
+    """``dst[...] = src`` for two ``(N, B)`` arrays. A loop, not slice assignment: Numba
+    compiles slice assignment from an array with an error message formatted from the
+    shapes, and that string code took 1.5 s of a first run's compilation."""
+    N, B = dst.shape
+    for j in range(N):
+        for b in range(B):
+            dst[j, b] = src[j, b]
 
 
 @njit(**OPTS)
