@@ -65,3 +65,28 @@ def test_get_optimizer():
         get_optimizer("adagrad")
     with pytest.raises(ValueError, match="nesterov"):
         SGD(nesterov=True)
+
+
+@pytest.mark.one_backend
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_compiled_adam_is_bit_identical_to_numpy(name, dtype):
+    """kernels/optim.py repeats the NumPy update operation for operation."""
+    from lstmkit.backend import numba_available, use_backend
+
+    if not numba_available():
+        pytest.skip("the compiled update needs numba")
+    rng = np.random.default_rng(0)
+    start = [rng.standard_normal(s).astype(dtype) for s in ((7, 3), (5,))]
+    grads = [[rng.standard_normal(p.shape).astype(dtype) for p in start] for _ in range(5)]
+    results = {}
+    for backend in ("numpy", "numba"):
+        with use_backend(backend):
+            params = [p.copy() for p in start]
+            opt = {"adam": Adam, "adamw": AdamW}[name](lr=0.01, weight_decay=0.1)
+            for g in grads:
+                opt.step(params, [x.copy() for x in g])
+            results[backend] = params
+    for a, b in zip(results["numpy"], results["numba"], strict=True):
+        assert a.tobytes() == b.tobytes()
+    assert not np.array_equal(results["numba"][0], start[0])

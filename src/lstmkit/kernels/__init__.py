@@ -9,3 +9,7 @@ compiles only the kernels it uses, once (docs/performance.md).
 
 # Times every compilation and tells the user when one takes long (kernels/compiling.py).
 from lstmkit.kernels import compiling as _compiling  # noqa: F401
+from lstmkit.memory import tune_malloc as _tune_malloc
+
+# Training steps reuse freed memory instead of faulting in fresh pages (memory.py).
+_tune_malloc()

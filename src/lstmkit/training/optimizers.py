@@ -13,6 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from lstmkit.backend import get_backend
 from lstmkit.layers.base import weights_changed
 
 
@@ -45,6 +46,15 @@ class Optimizer:
 
     def _update(self, p, g, s, lr) -> None:
         raise NotImplementedError
+
+
+def _compiled(*arrays: np.ndarray) -> bool:
+    """Whether an update can run as a compiled kernel: the compiled backend, and arrays
+    of one dtype laid out contiguously (so their flat views are the arrays)."""
+    if get_backend() != "numba":
+        return False
+    dtype = arrays[0].dtype
+    return all(a.dtype == dtype and a.flags.c_contiguous for a in arrays)
 
 
 class SGD(Optimizer):
@@ -100,6 +110,14 @@ class Adam(Optimizer):
         b1, b2 = self.beta1, self.beta2
         m = s.setdefault("m", np.zeros_like(p))
         v = s.setdefault("v", np.zeros_like(p))
+        if _compiled(p, g, m, v):  # the same arithmetic in one call
+            from lstmkit.kernels.optim import adam_
+
+            one = p.dtype.type
+            adam_(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), one(b1),
+                  one(1 - b1), one(b2), one(1 - b2), lr / one(1 - b1**self.t),
+                  one(1 - b2**self.t), one(self.eps))  # fmt: skip
+            return
         m *= p.dtype.type(b1)
         m += p.dtype.type(1 - b1) * g
         v *= p.dtype.type(b2)
