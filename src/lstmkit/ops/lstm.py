@@ -241,7 +241,8 @@ def lstm_forward(
     gates = project_inputs(xt, Wx_s, b_s)  # (T, 4H, B), becomes the activated gates
     c = states_array(c0, T, H, B, dtype)  # (T + 1, H, B)
     h = states_array(h0, T, P, B, dtype)  # (T + 1, P, B)
-    tanh_c = np.zeros((T, H, B), dtype)
+    # Written for every step that runs; zeros only for the steps after the last valid one.
+    tanh_c = (np.empty if steps == T else np.zeros)((T, H, B), dtype)
     m = None if Wr_ is None else np.zeros((T, H, B), dtype)
     hs = h[1:] if mask is None else np.zeros((T, P, B), dtype)
     if get_backend() == "numba":
@@ -341,7 +342,8 @@ def lstm_backward(
     dh = state_grad(dhT, P, B, dtype)  # (P, B)
     dc = state_grad(dcT, H, B, dtype)  # (H, B)
     dys = output_grad(dhs, dtype)  # (T, P, B)
-    da = np.zeros((T, 4 * H, B), dtype)  # gradient of the (unscaled) pre-activations
+    da = np.empty((T, 4 * H, B), dtype)  # gradient of the (unscaled) pre-activations
+    da[steps:] = 0  # the loop writes every step before; the peephole sums read all
     dh_out = None if Wr is None else np.zeros((T, P, B), dtype)  # dL/dh_t before Wr
     if get_backend() == "numba":
         _backward_compiled(cache, dh, dc, dys, da, dh_out)

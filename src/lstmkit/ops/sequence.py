@@ -97,10 +97,11 @@ def project_inputs(xt: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def states_array(init: np.ndarray | None, T: int, N: int, B: int, dtype) -> np.ndarray:
-    """Zeros ``(T + 1, N, B)`` holding each step's state; ``[0]`` is ``init (B, N)`` if given."""
-    states = np.zeros((T + 1, N, B), dtype)
-    if init is not None:
-        states[0] = init.T
+    """``(T + 1, N, B)`` for each step's state; ``[0]`` is ``init (B, N)`` (zeros when
+    None). The rest is left unset, not zero-filled: the time loop writes every step and
+    :func:`freeze_tail` the steps after the last valid one."""
+    states = np.empty((T + 1, N, B), dtype)
+    states[0] = 0 if init is None else init.T
     return states
 
 

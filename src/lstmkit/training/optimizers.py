@@ -48,6 +48,14 @@ class Optimizer:
         raise NotImplementedError
 
 
+def _moment(state: dict, name: str, p: np.ndarray) -> np.ndarray:
+    """The optimizer's running array ``name`` for parameter ``p`` (zeros at first)."""
+    arr = state.get(name)
+    if arr is None:
+        arr = state[name] = np.zeros_like(p)
+    return arr
+
+
 def _compiled(*arrays: np.ndarray) -> bool:
     """Whether an update can run as a compiled kernel: the compiled backend, and arrays
     of one dtype laid out contiguously (so their flat views are the arrays)."""
@@ -78,7 +86,7 @@ class SGD(Optimizer):
             p -= lr * g
             return
         mu = p.dtype.type(self.momentum)
-        v = s.setdefault("v", np.zeros_like(p))
+        v = _moment(s, "v", p)
         v *= mu
         v += g
         p -= lr * (g + mu * v) if self.nesterov else lr * v
@@ -108,8 +116,8 @@ class Adam(Optimizer):
     def _update(self, p, g, s, lr):
         g = self._decay(p, g, lr)
         b1, b2 = self.beta1, self.beta2
-        m = s.setdefault("m", np.zeros_like(p))
-        v = s.setdefault("v", np.zeros_like(p))
+        m = _moment(s, "m", p)
+        v = _moment(s, "v", p)
         if _compiled(p, g, m, v):  # the same arithmetic in one call
             from lstmkit.kernels.optim import adam_
 
@@ -155,7 +163,7 @@ class RMSprop(Optimizer):
         self.rho, self.eps = float(rho), float(eps)
 
     def _update(self, p, g, s, lr):
-        sq = s.setdefault("s", np.zeros_like(p))
+        sq = _moment(s, "s", p)
         sq *= p.dtype.type(self.rho)
         sq += p.dtype.type(1 - self.rho) * (g * g)
         denom = np.sqrt(sq)
