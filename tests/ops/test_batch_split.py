@@ -99,6 +99,16 @@ def test_bit_identical_for_a_thread_count():
         np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-5)
 
 
+def test_large_products_run_whole():
+    """A layer with MAX_WEIGHTS or more per step keeps two-threaded BLAS busy alone."""
+    H = 384
+    x, Wx, Wh, b = lstm_args(64, T=3, D=H, H=H)
+    assert Wx.shape[0] * (Wx.shape[1] + Wh.shape[1]) >= batch_split.MAX_WEIGHTS
+    with parts_of(2):
+        *_, cache = lstm_forward(x, None, None, Wx, Wh, b)
+    assert not isinstance(cache, batch_split.SplitCache)
+
+
 def test_inference_split_matches_whole():
     x, Wx, Wh, b = lstm_args(64)
     with parts_of(2):

@@ -40,6 +40,10 @@ MIN_COLUMNS = 16
 #: benchmarks/bench_batch_split.py --force (RESULTS.md, issue fast-v2): LSTM T=24 with
 #: 6.5 M per part lost 16%, with 13 M gained 43%.
 MIN_WORK = 10_000_000
+#: Most weights per step's product (``G × (D + P)``) for a split: a larger product keeps
+#: two-threaded BLAS busy on its own, and splitting it was slower (S5's LSTM, D=256,
+#: H=512, 1.6 M weights: inference 15% slower, training 3%).
+MAX_WEIGHTS = 1_000_000
 
 _state: dict[str, Any] = {"pool": None, "size": 0, "off": 0}
 _local = threading.local()  # .inside: this thread is running a part (parts never split)
@@ -93,8 +97,10 @@ def splits_batch(n_batched: int, cached: bool) -> Callable:
                 Wx, Wh = args[n_batched], args[n_batched + 1]
                 x = args[0]
                 if all(isinstance(a, np.ndarray) and a.ndim >= 2 for a in (x, Wx, Wh)):
-                    macs = x.shape[1] * Wx.shape[0] * (Wx.shape[-1] + Wh.shape[-1])
-                    bounds = plan(x, args[1:n_batched], kwargs.get("lengths"), macs)
+                    weights = Wx.shape[0] * (Wx.shape[-1] + Wh.shape[-1])
+                    if weights < MAX_WEIGHTS:
+                        bounds = plan(x, args[1:n_batched], kwargs.get("lengths"),
+                                      x.shape[1] * weights)  # fmt: skip
             if bounds is None:
                 return op(*args, **kwargs)
             lengths = kwargs.get("lengths")
