@@ -156,6 +156,16 @@ def parts_of(n: int) -> Iterator[None]:
         _parts["n"] = previous
 
 
+def _reset_after_fork() -> None:
+    # A fork while a split ran (in another thread) would leave a count no thread holds.
+    global _blas_lock
+    _blas_lock = threading.Lock()
+    _blas_users["count"] = 0
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
+
+
 @contextmanager
 def single_threaded_blas() -> Iterator[None]:
     """OpenBLAS on one thread while the block runs, for every thread of the process

@@ -146,3 +146,24 @@ def test_dask_tasks_carry_the_split():
         assert engine._settings() == ("numba", 3)
         seen = engine._in_backend(("numba", 2), lambda: batch_split.batch_parts())
     assert seen == 2
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_a_forked_child_splits_with_a_new_pool():
+    """The parent's pool threads do not exist in a child made by fork; the child must
+    not wait for them forever."""
+    import multiprocessing
+
+    x, Wx, Wh, b = lstm_args(64)
+    with parts_of(2):
+        lstm_forward(x, None, None, Wx, Wh, b)  # the parent's pool exists now
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        result = pool.apply_async(_split_in_child, (x, Wx, Wh, b))
+        assert result.get(timeout=60) is True
+
+
+def _split_in_child(x, Wx, Wh, b):
+    with use_backend("numba"), parts_of(2):
+        *_, cache = lstm_forward(x, None, None, Wx, Wh, b)
+    return isinstance(cache, batch_split.SplitCache)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -202,6 +203,14 @@ def _pool(workers: int) -> ThreadPoolExecutor:
                                             thread_name_prefix="lstmkit-batch")  # fmt: skip
         _state["size"] = workers
     return _state["pool"]
+
+
+def _forget_pool() -> None:
+    """In a forked child the pool's threads do not exist: start a new pool on demand."""
+    _state["pool"], _state["size"] = None, 0
+
+
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 @contextmanager
