@@ -42,3 +42,13 @@ def test_bad_input_shape():
     p = lstm_params(np.random.default_rng(0), 2, 3)
     with pytest.raises(ValueError, match=r"x_t must have shape \(B, D\) = \(1, 2\)"):
         LSTMStream(**p)(np.zeros((1, 3)))
+
+
+def test_stream_refuses_nan_and_keeps_its_state():
+    stream = LSTMStream(np.ones((8, 2)), np.ones((8, 2)), np.zeros(8))
+    stream(np.ones((1, 2)))
+    h, c = stream.h.copy(), stream.c.copy()
+    with pytest.raises(ValueError, match="x_t has 1 NaN"):
+        stream(np.array([[np.nan, 0.0]]))
+    np.testing.assert_array_equal(stream.h, h)
+    np.testing.assert_array_equal(stream.c, c)

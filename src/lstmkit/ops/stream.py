@@ -30,7 +30,8 @@ class LSTMStream:
     h0 (B, P), c0 (B, H) : initial state (zeros when None).
 
     Call it with ``x_t (B, D)``; it returns ``h_t (B, P)`` (a new array) and keeps the
-    state. :meth:`reset` goes back to zeros.
+    state (``h``, ``c``, updated in place). A NaN or infinity in ``x_t`` is a ValueError
+    and leaves the state as it was. :meth:`reset` goes back to the initial state.
     """
 
     def __init__(self, Wx, Wh, b, *, peepholes=None, Wr=None, batch: int = 1, h0=None, c0=None):
