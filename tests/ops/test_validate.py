@@ -118,3 +118,31 @@ def test_lists_are_accepted(rng):
     p = {k: v.tolist() for k, v in rnn_params(rng, 2, 3).items()}
     hs, hT, _ = ops.rnn_forward([[[0.5, -0.5]]], None, **p)
     assert hs.shape == (1, 1, 3) and hT.shape == (1, 3)
+
+
+def test_remembered_checks_still_refuse_bad_shapes():
+    """ops.validate.by_shapes remembers passing checks only: after a good call, a call
+    with a wrong shape still raises, with the same words, every time."""
+    from lstmkit.ops import lstm_forward
+
+    rng = np.random.default_rng(0)
+    Wx, Wh, b = rng.standard_normal((8, 3)), rng.standard_normal((8, 2)), np.zeros(8)
+    x = rng.standard_normal((4, 5, 3))
+    lstm_forward(x, None, None, Wx, Wh, b)
+    lstm_forward(x, None, None, Wx, Wh, b)
+    for _ in range(2):
+        with pytest.raises(ValueError, match=r"'h0' must have shape \(B, P\) = \(4, 2\)"):
+            lstm_forward(x, np.zeros((4, 3)), None, Wx, Wh, b)
+        with pytest.raises(TypeError, match="'x' must be a float32 or float64 array"):
+            lstm_forward(x.astype(np.int64), None, None, Wx, Wh, b)
+
+
+def test_remembered_sizes_are_read_only():
+    from lstmkit.ops.lstm import _sizes
+
+    args = ("probe", "x", np.zeros((2, 3, 1)), np.zeros((8, 1)), np.zeros((8, 2)),
+            np.zeros(8), None, None, None, None)  # fmt: skip
+    sizes = _sizes(*args)
+    assert _sizes(*args) is sizes
+    with pytest.raises(TypeError):
+        sizes["B"] = 5

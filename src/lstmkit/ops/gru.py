@@ -42,6 +42,7 @@ from lstmkit.ops.sequence import (
 )
 from lstmkit.ops.validate import (
     as_arrays,
+    by_shapes,
     check_grad_args,
     check_ndim,
     check_shape,
@@ -74,6 +75,7 @@ class GRUCache:
     reset_after: bool
 
 
+@by_shapes
 def _sizes(op, x_name, x, h, Wx, Wh, bx, bh):
     """Check every argument's shape; returns ``{"B", "D", "H", "3H"[, "T"]}``."""
     check_ndim(op, x_name, x, ("B", "T", "D") if x_name == "x" else ("B", "D"))

@@ -44,6 +44,7 @@ from lstmkit.ops.sequence import (
 )
 from lstmkit.ops.validate import (
     as_arrays,
+    by_shapes,
     check_grad_args,
     check_ndim,
     check_shape,
@@ -83,6 +84,7 @@ class LSTMCache:
     Wr: np.ndarray | None
 
 
+@by_shapes
 def _sizes(op, x_shape_name, x, Wx, Wh, b, peepholes, Wr, h, c):
     """Check every argument's shape; returns the size table ``{"B", "D", "H", "P", ...}``."""
     check_ndim(op, x_shape_name, x, ("B", "T", "D") if x_shape_name == "x" else ("B", "D"))

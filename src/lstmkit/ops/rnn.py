@@ -35,6 +35,7 @@ from lstmkit.ops.sequence import (
 )
 from lstmkit.ops.validate import (
     as_arrays,
+    by_shapes,
     check_activation,
     check_grad_args,
     check_ndim,
@@ -66,6 +67,7 @@ class RNNCache:
     activation: str
 
 
+@by_shapes
 def _sizes(op, x_name, x, h, Wx, Wh, b):
     """Check every argument's shape; returns ``{"B", "D", "H"[, "T"]}``."""
     check_ndim(op, x_name, x, ("B", "T", "D") if x_name == "x" else ("B", "D"))

@@ -6,23 +6,69 @@ numbers) and the shape received, so a caller can fix the call without reading co
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+#: Checks already passed, by what they depend on (at most this many kept).
+_MEMO_SIZE = 4096
+
+
+def by_shapes(check: Callable) -> Callable:
+    """Remember a shape check that passed: its result depends only on the shapes of its
+    array arguments (and its other, hashable, arguments), so a call with the same shapes
+    returns it without checking again. A failing check raises every time. At streaming
+    and small-batch sizes the checks cost more than the arithmetic."""
+    memo: dict = {}
+
+    @functools.wraps(check)
+    def remembered(*args: Any) -> Any:
+        key = tuple(a.shape if isinstance(a, np.ndarray) else a for a in args)
+        hit = memo.get(key)
+        if hit is None:
+            hit = check(*args)
+            if isinstance(hit, dict):
+                hit = MappingProxyType(hit)  # shared between calls: read-only
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[key] = hit
+        return hit
+
+    return remembered
+
+
+_DTYPES: dict = {}
 
 
 def common_float_dtype(op: str, arrays: Mapping[str, np.ndarray | None]) -> np.dtype:
     """The dtype an op computes in: NumPy's promotion of its float arguments.
 
     float32 arguments give float32, float64 give float64, a mix gives float64.
+    Remembered by the arguments' dtypes (a failing check raises every time).
 
     Raises
     ------
     TypeError
         If an argument is not float32 or float64 (integers, float16, complex, objects).
     """
+    if all(a is None or isinstance(a, np.ndarray) for a in arrays.values()):
+        key = (op, *((k, None if a is None else a.dtype) for k, a in arrays.items()))
+        hit = _DTYPES.get(key)
+        if hit is None:
+            hit = _common_float_dtype(op, arrays)
+            if len(_DTYPES) >= _MEMO_SIZE:
+                _DTYPES.clear()
+            _DTYPES[key] = hit
+        return hit
+    return _common_float_dtype(op, arrays)
+
+
+def _common_float_dtype(op: str, arrays: Mapping[str, np.ndarray | None]) -> np.dtype:
     for name, arr in arrays.items():
         if arr is not None and np.asarray(arr).dtype not in FLOAT_DTYPES:
             raise TypeError(
