@@ -3,8 +3,8 @@
 A training step allocates its caches (gates, states, gradients of every step) and frees
 them at the next step. With glibc's defaults, blocks of a few hundred KB and more are
 mapped fresh from the kernel or trimmed back to it, so every step touches new pages:
-measured 260 to 1,700 page faults per step on small LSTM training steps (T=24, B=256,
-H=32 and 64), 10-26% of their time (benchmarks/RESULTS.md, issue fast-v2). Setting
+measured up to 1,700 page faults per step on small LSTM training steps (T=24, B=256,
+H=64: a third of the step's time; benchmarks/bench_overheads.py). Setting
 glibc's mmap and trim thresholds keeps up to :data:`TRIM_BYTES` of freed memory per
 malloc arena for reuse, and maps only blocks above :data:`MMAP_BYTES` on their own.
 
