@@ -147,3 +147,41 @@ def test_unplannable_models_step_layer_by_layer():
         model.step(np.zeros((1, 2)))
     with use_backend("numpy"):
         assert StepPlan.make([LSTM(3)], 2, 1, "float64") is None
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(
+    "make, step",
+    [
+        (lambda: LSTM(9, peephole=True, proj_size=5), "lstm"),
+        (lambda: LSTM(8), "lstm"),
+        (lambda: GRU(7, reset_after=False), "gru"),
+        (lambda: GRU(6), "gru"),
+        (lambda: RNN(5, activation="relu"), "rnn"),
+        (lambda: RNN(4), "rnn"),
+    ],
+)
+def test_pure_step_functions_give_the_planned_bits(make, step, dtype):
+    """``ops.*_step`` (the caller's weights as they are, dot products) and the plan
+    (weights transposed, rows scaled and added) sum in the same order: equal bits."""
+    from lstmkit import ops
+
+    layer = make()
+    Sequential([layer], input_size=3, dtype=dtype, seed=4)
+    p = dict(layer.params)
+    x = np.random.default_rng(5).standard_normal((3, 6, 3)).astype(dtype)
+    if step == "lstm":
+        P = p["Wh"].shape[1]
+        h, c = np.zeros((3, P), dtype), np.zeros((3, p["Wx"].shape[0] // 4), dtype)
+    else:
+        h = np.zeros((3, p["Wh"].shape[1]), dtype)
+    for t in range(6):
+        planned = layer.step(x[:, t])
+        if step == "lstm":
+            h, c = ops.lstm_step(x[:, t], h, c, **p)
+        elif step == "gru":
+            h = ops.gru_step(x[:, t], h, **p, reset_after=layer.cell.reset_after)
+        else:
+            h = ops.rnn_step(x[:, t], h, **p, activation=layer.cell.activation)
+        assert h.dtype == dtype
+        np.testing.assert_array_equal(h, planned)

@@ -94,3 +94,42 @@ def test_streaming_a_long_sequence_does_not_drift(rng, dtype):
     for t in range(T):
         h, c = lstm_step(x[:, t], h, c, **p)
     np.testing.assert_allclose(h, hs[:, -1], rtol=0, atol=10 * ATOL[dtype])
+
+
+def test_step_functions_take_any_layout_and_promote_dtypes(rng):
+    """Fortran-ordered weights, strided inputs and a float64 state with float32 weights:
+    the numbers of contiguous float64 arrays, under either backend."""
+    B, D, H = 3, 4, 5
+    p = lstm_params(rng, D, H, np.float32, peephole=True)
+    x = rng.standard_normal((B, 2 * D)).astype(np.float32)[:, ::2]
+    h = rng.standard_normal((B, H))
+    c = rng.standard_normal((B, H))
+    odd = {k: np.asfortranarray(v) for k, v in p.items()}
+    plain = {k: v.astype(np.float64) for k, v in p.items()}
+    got = lstm_step(x, h, c, **odd)
+    ref = lstm_step(np.ascontiguousarray(x, np.float64), h, c, **plain)
+    for a, b in zip(got, ref, strict=True):
+        assert a.dtype == np.float64
+        np.testing.assert_array_equal(a, b)
+    g = gru_params(rng, D, H, np.float32)
+    got = gru_step(x, h, **{k: np.asfortranarray(v) for k, v in g.items()})
+    ref = gru_step(x.astype(np.float64), h, **{k: v.astype(np.float64) for k, v in g.items()})
+    np.testing.assert_array_equal(got, ref)
+    r = rnn_params(rng, D, H, np.float32)
+    got = rnn_step(x, h, **{k: np.asfortranarray(v) for k, v in r.items()}, activation="relu")
+    ref = rnn_step(x.astype(np.float64), h, **{k: v.astype(np.float64) for k, v in r.items()},
+                   activation="relu")  # fmt: skip
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_step_functions_leave_their_arguments_alone(rng):
+    B, D, H = 2, 3, 4
+    p = lstm_params(rng, D, H, np.float32, peephole=True, P=2)
+    x = rng.standard_normal((B, D)).astype(np.float32)
+    h = rng.standard_normal((B, 2)).astype(np.float32)
+    c = rng.standard_normal((B, H)).astype(np.float32)
+    before = [a.copy() for a in (x, h, c, *p.values())]
+    h2, c2 = lstm_step(x, h, c, **p)
+    assert h2 is not h and c2 is not c
+    for a, b in zip((x, h, c, *p.values()), before, strict=True):
+        np.testing.assert_array_equal(a, b)

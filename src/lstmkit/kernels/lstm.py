@@ -1,8 +1,8 @@
 """Compiled LSTM kernels: the cell update and its local backward, the whole forward,
 backward and inference time loops built on them (matrix products through
-``kernels.blas``), and the streaming step. Layouts are the ops' feature-major ``(N, B)``
-per step, ``(T, N, B)`` over time (see ops/lstm.py); see kernels/sequence.py for why the
-loops are written the way they are.
+``kernels.blas``); the streaming steps are in kernels/model_step.py. Layouts are the
+ops' feature-major ``(N, B)`` per step, ``(T, N, B)`` over time (see ops/lstm.py); see
+kernels/sequence.py for why the loops are written the way they are.
 
 Forward pre-activations arrive scaled (sigmoid rows halved, so ``σ(a) = 0.5·tanh(a/2) +
 0.5`` needs one tanh) exactly as in the NumPy reference; the backward works with the
@@ -107,36 +107,6 @@ def cell_backward(gates, c_prev, tanh_c, dm, dc_in, p, has_p, da, dc_new, dc_out
             pi, pf = p[j], p[H + j]
             for b in range(B):
                 dc_out[j * B + b] += pi * da[j * B + b] + pf * da[HB + j * B + b]
-
-
-@njit(**OPTS)
-def preactivations(x, h, Wx_s, Wh_s, b_s, a):
-    """``a (G, B) = Wx_s x + Wh_s h + b_s`` for batch-first ``x (B, D)``, ``h (B, P)``."""
-    G, D = Wx_s.shape
-    P = Wh_s.shape[1]
-    for r in range(G):
-        for b in range(x.shape[0]):
-            acc = b_s[r]
-            for k in range(D):
-                acc += Wx_s[r, k] * x[b, k]
-            for k in range(P):
-                acc += Wh_s[r, k] * h[b, k]
-            a[r, b] = acc
-
-
-@njit(**OPTS)
-def step(x, h, c, Wx_s, Wh_s, b_s, p_half, has_p, a, h_out, c_out, tanh_c):
-    """A whole streaming step for ``B`` sequences, matrix products included (no BLAS:
-    for the small sizes of streaming a compiled loop beats a library call).
-
-    ``x (B, D)``, ``h (B, P)``, ``c (B, H)`` batch-first as the API; scaled weights;
-    ``a (4H, B)``, ``h_out (H, B)`` (before any projection), ``c_out``, ``tanh_c``
-    ``(H, B)`` are work buffers the caller provides.
-    """
-    preactivations(x, h, Wx_s, Wh_s, b_s, a)
-    copy_(c_out, c.T)
-    cell_forward(a.ravel(), c_out.ravel(), p_half, has_p, c_out.ravel(), tanh_c.ravel(),
-                 h_out.ravel())  # fmt: skip
 
 
 @njit(**OPTS)

@@ -1,14 +1,16 @@
-"""One streaming step of a whole model in one compiled call: an interpreter over a small
-program of layers (lstmkit/layers/stepping.py builds it).
+"""Streaming steps: one step of a whole model in one compiled call, an interpreter over a
+small program of layers (lstmkit/layers/stepping.py builds it), and the pure step
+functions of the ops (``lstm_step``, ``gru_step``, ``rnn_step``) on the same cells.
 
 Few arguments on purpose: Numba spends about 0.3 µs unboxing each array argument, more
 than an LSTM(48) step's arithmetic, so every layer's weights live in one flat buffer
 and every state in another. Each layer's matrices are stored transposed, ``(K, G)`` for
 a product ``G × K``, so a product is a sum of rows scaled by the input (``a += Wᵀ[k] ·
 x[k]``, contiguous and vectorized) rather than dot products, which LLVM cannot vectorize
-without reassociating the sum. The terms are added in the same order as the dot
-products of ``kernels.lstm.preactivations`` (bias, then ``k`` ascending), so the numbers
-are those of :func:`lstmkit.ops.lstm_step` and :class:`lstmkit.ops.LSTMStream`.
+without reassociating the sum. The pure step functions take the caller's ``(G, K)``
+matrices as they are and compute dot products; both add each sum's terms in the same
+order (bias, then ``k`` ascending), so :func:`lstmkit.ops.lstm_step`,
+:class:`lstmkit.ops.LSTMStream` and ``Sequential.step`` give the same bits.
 
 Weights are unscaled: sigmoid rows are halved after the sum, which is exact (a power of
 two), so the result equals the ops' halved weights bit for bit.
@@ -44,39 +46,62 @@ DENSE_ACTIVATIONS = (None, "relu", "tanh", "sigmoid", "softmax")
 
 
 @njit(**OPTS)
-def _affine(dst, bias, WT, K, v):
-    """``dst (G,) = bias + Σ_k WT[k] · v[k]`` for ``WT`` flat ``(K, G)``."""
-    G = dst.size
-    for r in range(G):
+def _affine(dst, bias, W, G, r0, K, v, wt):
+    """``dst (n,) = bias (n,) + W[r0 : r0 + n] v``: rows ``r0..r0+n`` of a ``(G, K)``
+    matrix ``W`` (see :func:`_accumulate`) times ``v (K,)``."""
+    for r in range(dst.size):
         dst[r] = bias[r]
-    _accumulate(dst, WT, K, v)
+    _accumulate(dst, W, G, r0, K, v, wt)
 
 
 @njit(**OPTS)
-def _accumulate(dst, WT, K, v):
-    """``dst (G,) += Σ_k WT[k] · v[k]``."""
-    G = dst.size
-    for k in range(K):
-        vk = v[k]
-        row = WT[k * G : (k + 1) * G]
-        for r in range(G):
-            dst[r] += row[r] * vk
+def _accumulate(dst, W, G, r0, K, v, wt):
+    """``dst (n,) += W[r0 : r0 + n] v`` for a ``(G, K)`` matrix held flat in ``W``:
+    transposed, ``(K, G)``, when ``wt`` (a plan's layout: rows scaled by ``v[k]`` and
+    added, vectorized), else as given, ``(G, K)`` (the pure step functions: dot
+    products). Both add the terms of each ``dst[r]`` in the order ``k = 0..K-1``, so
+    they give the same bits."""
+    n = dst.size
+    if wt:
+        for k in range(K):
+            vk = v[k]
+            row = W[k * G + r0 : k * G + r0 + n]
+            for r in range(n):
+                dst[r] += row[r] * vk
+    else:
+        # Four rows at a time: four independent sums hide the adder's latency, which a
+        # single dot product waits on at every term.
+        r = 0
+        while r + 4 <= n:
+            o = (r0 + r) * K
+            s0, s1, s2, s3 = dst[r], dst[r + 1], dst[r + 2], dst[r + 3]
+            for k in range(K):
+                vk = v[k]
+                s0 += W[o + k] * vk
+                s1 += W[o + K + k] * vk
+                s2 += W[o + 2 * K + k] * vk
+                s3 += W[o + 3 * K + k] * vk
+            dst[r], dst[r + 1], dst[r + 2], dst[r + 3] = s0, s1, s2, s3
+            r += 4
+        for q in range(r, n):
+            acc = dst[q]
+            o = (r0 + q) * K
+            for k in range(K):
+                acc += W[o + k] * v[k]
+            dst[q] = acc
 
 
 @njit(**OPTS)
-def _lstm(opt, D, H, P, w, h, c, src, dst, a, m):
+def _lstm(opt, D, H, P, Wx, Wh, bias, p, Wr, wt, h, c, src, dst, a, m):
+    """One LSTM step of one sequence: ``h (P,)``, ``c (H,)`` updated in place from ``src
+    (D,)``, the output also written to ``dst``; ``a (4H,)``, ``m (H,)`` scratch.
+    ``Wx (4H, D)``, ``Wh (4H, P)``, ``Wr (P, H)`` flat in the layout ``wt`` says
+    (:func:`_accumulate`), ``bias (4H,)``, ``p (3H,)`` (when ``opt`` has PEEPHOLE)."""
     G = 4 * H
     half = a.dtype.type(0.5)
-    WxT, WhT = w[: D * G], w[D * G : (D + P) * G]
-    o = (D + P) * G
-    bias = w[o : o + G]
-    o += G
     has_p = opt & PEEPHOLE
-    p = w[o : o + 3 * H]
-    if has_p:
-        o += 3 * H
-    _affine(a, bias, WxT, D, src)
-    _accumulate(a, WhT, P, h)
+    _affine(a, bias, Wx, G, 0, D, src, wt)
+    _accumulate(a, Wh, G, 0, P, h, wt)
     for r in range(3 * H):  # sigmoid rows: σ(a) = 0.5·tanh(a/2) + 0.5
         a[r] *= half
     for j in range(H):
@@ -96,10 +121,9 @@ def _lstm(opt, D, H, P, w, h, c, src, dst, a, m):
         c[j] = cn
         m[j] = og * gate_tanh(cn)
     if opt & PROJECTION:
-        WrT = w[o : o + H * P]
         for q in range(P):
             dst[q] = 0
-        _accumulate(dst[:P], WrT, H, m)
+        _accumulate(dst[:P], Wr, P, 0, H, m, wt)
     else:
         for j in range(H):
             dst[j] = m[j]
@@ -108,23 +132,19 @@ def _lstm(opt, D, H, P, w, h, c, src, dst, a, m):
 
 
 @njit(**OPTS)
-def _gru(reset_after, D, H, w, h, src, dst, ax, ah):
+def _gru(reset_after, D, H, Wx, Wh, bx, bh, wt, h, src, dst, ax, ah):
+    """One GRU step of one sequence: ``h (H,)`` updated in place from ``src (D,)``, also
+    written to ``dst``; ``ax``, ``ah (3H,)`` scratch. ``Wx (3H, D)``, ``Wh (3H, H)`` flat
+    in the layout ``wt`` says, ``bx``, ``bh (3H,)``."""
     G = 3 * H
     half = ax.dtype.type(0.5)
-    WxT, WhT = w[: D * G], w[D * G : (D + H) * G]
-    o = (D + H) * G
-    bx, bh = w[o : o + G], w[o + G : o + 2 * G]
-    _affine(ax, bx, WxT, D, src)
+    _affine(ax, bx, Wx, G, 0, D, src, wt)
     if reset_after:
-        _affine(ah, bh, WhT, H, h)
+        _affine(ah, bh, Wh, G, 0, H, h, wt)
     else:  # only the r and z blocks see h itself
         for r in range(G):
             ah[r] = bh[r]
-        for k in range(H):
-            hk = h[k]
-            row = WhT[k * G : k * G + 2 * H]
-            for r in range(2 * H):
-                ah[r] += row[r] * hk
+        _accumulate(ah[: 2 * H], Wh, G, 0, H, h, wt)
     for r in range(2 * H):
         ax[r] = half * gate_tanh(half * (ax[r] + ah[r])) + half  # r, z
     if reset_after:
@@ -134,11 +154,7 @@ def _gru(reset_after, D, H, w, h, src, dst, ax, ah):
         # Wh_n (r ⊙ h) + bh_n, with r ⊙ h kept in dst until h is updated
         for j in range(H):
             dst[j] = ax[j] * h[j]
-        for k in range(H):
-            rk = dst[k]
-            row = WhT[k * G + 2 * H : (k + 1) * G]
-            for j in range(H):
-                ah[2 * H + j] += row[j] * rk
+        _accumulate(ah[2 * H :], Wh, G, 2 * H, H, dst, wt)
         for j in range(H):
             ax[2 * H + j] = gate_tanh(ax[2 * H + j] + ah[2 * H + j])
     for j in range(H):
@@ -149,11 +165,12 @@ def _gru(reset_after, D, H, w, h, src, dst, ax, ah):
 
 
 @njit(**OPTS)
-def _rnn(relu, D, H, w, h, src, dst, a):
-    WxT, WhT = w[: D * H], w[D * H : (D + H) * H]
-    o = (D + H) * H
-    _affine(a, w[o : o + H], WxT, D, src)
-    _accumulate(a, WhT, H, h)
+def _rnn(relu, D, H, Wx, Wh, b, wt, h, src, dst, a):
+    """One RNN step of one sequence: ``h (H,)`` updated in place from ``src (D,)``, also
+    written to ``dst``; ``a (H,)`` scratch. ``Wx (H, D)``, ``Wh (H, H)`` flat in the
+    layout ``wt`` says, ``b (H,)``."""
+    _affine(a, b, Wx, H, 0, D, src, wt)
+    _accumulate(a, Wh, H, 0, H, h, wt)
     zero = a.dtype.type(0.0)
     for j in range(H):
         v = a[j]
@@ -164,7 +181,7 @@ def _rnn(relu, D, H, w, h, src, dst, a):
 
 @njit(**OPTS)
 def _dense(activation, D, H, w, src, dst):
-    _affine(dst[:H], w[D * H : D * H + H], w[: D * H], D, src)
+    _affine(dst[:H], w[D * H : D * H + H], w[: D * H], H, 0, D, src, True)
     half = dst.dtype.type(0.5)
     zero = dst.dtype.type(0.0)
     if activation == 1:
@@ -213,13 +230,24 @@ def run(x, out, prog, weights, state, scratch):
             if kind == LSTM:
                 h = state[s + b * P : s + (b + 1) * P]
                 c = state[s + B * P + b * H : s + B * P + (b + 1) * H]
-                _lstm(opt, D, H, P, w, h, c, src, dst, work[: 4 * H], work[4 * H : 5 * H])
+                G = 4 * H
+                o = (D + P) * G
+                o_p = o + G
+                o_r = o_p + (3 * H if opt & PEEPHOLE else 0)
+                _lstm(opt, D, H, P, w[: D * G], w[D * G : o], w[o:o_p], w[o_p:o_r],
+                      w[o_r : o_r + H * P], True, h, c, src, dst, work[: 4 * H],
+                      work[4 * H : 5 * H])  # fmt: skip
             elif kind == GRU:
                 h = state[s + b * H : s + (b + 1) * H]
-                _gru(opt, D, H, w, h, src, dst, work[: 3 * H], work[3 * H : 6 * H])
+                G = 3 * H
+                o = (D + H) * G
+                _gru(opt, D, H, w[: D * G], w[D * G : o], w[o : o + G], w[o + G : o + 2 * G],
+                     True, h, src, dst, work[:G], work[G : 2 * G])  # fmt: skip
             elif kind == RNN:
                 h = state[s + b * H : s + (b + 1) * H]
-                _rnn(opt, D, H, w, h, src, dst, work[:H])
+                o = (D + H) * H
+                _rnn(opt, D, H, w[: D * H], w[D * H : o], w[o : o + H], True, h, src, dst,
+                     work[:H])  # fmt: skip
             else:
                 _dense(opt, D, H, w, src, dst)
             src, dst = dst, src
@@ -227,3 +255,55 @@ def run(x, out, prog, weights, state, scratch):
         for k in range(K):
             out[b, k] = src[k]
     return True
+
+
+# The pure step functions of lstmkit.ops (lstm_step, gru_step, rnn_step) under the
+# compiled backend: the cells above on the caller's arrays as they are (``(G, K)``
+# matrices, so ``wt`` is False), with new state arrays returned. Nothing is prepared
+# between calls, so each call costs its arithmetic plus unboxing its arguments.
+
+
+@njit(**OPTS)
+def lstm_step(opt, x, h, c, Wx, Wh, b, p, Wr):
+    """``x (B, D)``, ``h (B, P)``, ``c (B, H)``, the weights as ``lstm_forward`` takes
+    them (``p`` and ``Wr`` as ``opt`` says; anything otherwise) → new ``h (B, P)``, ``c
+    (B, H)``."""
+    B, D = x.shape
+    H, P = c.shape[1], h.shape[1]
+    h_new, c_new = h.copy(), c.copy()
+    a = np.empty(4 * H, x.dtype)
+    m = np.empty(H, x.dtype)
+    dst = np.empty(max(H, P), x.dtype)
+    Wx_, Wh_, Wr_ = Wx.ravel(), Wh.ravel(), Wr.ravel()
+    for r in range(B):
+        _lstm(opt, D, H, P, Wx_, Wh_, b, p, Wr_, False, h_new[r], c_new[r], x[r], dst, a, m)
+    return h_new, c_new
+
+
+@njit(**OPTS)
+def gru_step(reset_after, x, h, Wx, Wh, bx, bh):
+    """``x (B, D)``, ``h (B, H)`` and the weights as ``gru_forward`` takes them → new
+    ``h (B, H)``."""
+    B, D = x.shape
+    H = h.shape[1]
+    h_new = h.copy()
+    ax, ah = np.empty(3 * H, x.dtype), np.empty(3 * H, x.dtype)
+    dst = np.empty(H, x.dtype)
+    Wx_, Wh_ = Wx.ravel(), Wh.ravel()
+    for r in range(B):
+        _gru(reset_after, D, H, Wx_, Wh_, bx, bh, False, h_new[r], x[r], dst, ax, ah)
+    return h_new
+
+
+@njit(**OPTS)
+def rnn_step(relu, x, h, Wx, Wh, b):
+    """``x (B, D)``, ``h (B, H)`` and the weights as ``rnn_forward`` takes them → new
+    ``h (B, H)``."""
+    B, D = x.shape
+    H = h.shape[1]
+    h_new = h.copy()
+    a, dst = np.empty(H, x.dtype), np.empty(H, x.dtype)
+    Wx_, Wh_ = Wx.ravel(), Wh.ravel()
+    for r in range(B):
+        _rnn(relu, D, H, Wx_, Wh_, b, False, h_new[r], x[r], dst, a)
+    return h_new

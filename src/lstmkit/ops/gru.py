@@ -47,6 +47,7 @@ from lstmkit.ops.validate import (
     check_ndim,
     check_shape,
     common_float_dtype,
+    kernel_arrays,
 )
 
 
@@ -381,9 +382,13 @@ def gru_step(
         The new state (the step's output).
     """
     op = "gru_step"
-    x_t, h, Wx, Wh, bx, bh = as_arrays(x_t, h, Wx, Wh, bx, bh)
-    dtype = common_float_dtype(op, {"x_t": x_t, "h": h, "Wx": Wx, "Wh": Wh, "bx": bx, "bh": bh})
-    _sizes(op, "x_t", x_t, h, Wx, Wh, bx, bh)
+    args = as_arrays(x_t, h, Wx, Wh, bx, bh)
+    dtype = _step_check(op, *args)
+    if get_backend() == "numba":
+        from lstmkit.kernels import model_step
+
+        return model_step.gru_step(bool(reset_after), *kernel_arrays(dtype, *args))
+    x_t, h, Wx, Wh, bx, bh = args
     Wx_s, Wh_s, bx_s, bh_s = _scaled_params(Wx, Wh, bx, bh, dtype)
     # The same products as the sequence forward, in its feature-major layout.
     a = Wx_s @ np.asarray(x_t, dtype).T
@@ -394,3 +399,11 @@ def gru_step(
     Wh_pieces = _recurrent_weights(Wh_s, reset_after)
     _cell(a, h_prev, Wh_pieces, bh_s[:, None], reset_after, h_new, hn, rec)
     return np.ascontiguousarray(h_new.T)
+
+
+@by_shapes
+def _step_check(op, x_t, h, Wx, Wh, bx, bh) -> np.dtype:
+    """Every check of :func:`gru_step`; returns the compute dtype."""
+    dtype = common_float_dtype(op, {"x_t": x_t, "h": h, "Wx": Wx, "Wh": Wh, "bx": bx, "bh": bh})
+    _sizes(op, "x_t", x_t, h, Wx, Wh, bx, bh)
+    return dtype

@@ -49,6 +49,8 @@ from lstmkit.ops.validate import (
     check_ndim,
     check_shape,
     common_float_dtype,
+    kernel_arrays,
+    none_array,
 )
 
 
@@ -482,15 +484,22 @@ def lstm_step(
         New cell state.
     """
     op = "lstm_step"
-    x_t, h, c, Wx, Wh, b, peepholes, Wr = as_arrays(x_t, h, c, Wx, Wh, b, peepholes, Wr)
-    dtype = common_float_dtype(
-        op,
-        {"x_t": x_t, "h": h, "c": c, "Wx": Wx, "Wh": Wh, "b": b, "peepholes": peepholes, "Wr": Wr},
-    )
-    _sizes(op, "x_t", x_t, Wx, Wh, b, peepholes, Wr, h, c)
-    Wx_s, Wh_s, b_s, p_s = _scaled_params(Wx, Wh, b, peepholes, dtype)
+    args = as_arrays(x_t, h, c, Wx, Wh, b, peepholes, Wr)
+    dtype = _step_check(op, *args)
     if get_backend() == "numba":
-        return _step_fused(x_t, h, c, Wx_s, Wh_s, b_s, p_s, Wr, dtype)
+        # No preparation: the kernel reads the weights as given and halves the sigmoid
+        # rows after the sum (exact), so a call costs its arithmetic and unboxing.
+        from lstmkit.kernels import model_step
+
+        x_t, h, c, Wx, Wh, b = kernel_arrays(dtype, *args[:6])
+        opt = (model_step.PEEPHOLE if peepholes is not None else 0) | (
+            model_step.PROJECTION if Wr is not None else 0
+        )
+        p = none_array(dtype, 1) if peepholes is None else kernel_arrays(dtype, args[6])[0]
+        r = none_array(dtype, 2) if Wr is None else kernel_arrays(dtype, args[7])[0]
+        return model_step.lstm_step(opt, x_t, h, c, Wx, Wh, b, p, r)
+    x_t, h, c, Wx, Wh, b, peepholes, Wr = args
+    Wx_s, Wh_s, b_s, p_s = _scaled_params(Wx, Wh, b, peepholes, dtype)
     # The same products as the sequence forward, in its feature-major layout.
     a = Wx_s @ np.asarray(x_t, dtype).T
     a += b_s[:, None]
@@ -503,20 +512,15 @@ def lstm_step(
     return np.ascontiguousarray(h_new.T), np.ascontiguousarray(c_new.T)
 
 
-def _step_fused(x_t, h, c, Wx_s, Wh_s, b_s, p_s, Wr, dtype):
-    """:func:`lstm_step` with the compiled kernel (products and cell in one call)."""
-    from lstmkit.kernels import lstm as kernels
-
-    x_t, h, c = (np.ascontiguousarray(v, dtype) for v in (x_t, h, c))
-    B, H = c.shape
-    has_p = p_s is not None
-    p_half = _halved_peepholes(p_s, H, dtype)
-    a = np.empty((4 * H, B), dtype)
-    m, c_new, tanh_c = (np.empty((H, B), dtype) for _ in range(3))
-    kernels.step(x_t, h, c, Wx_s, Wh_s, b_s, p_half, has_p, a, m, c_new, tanh_c)
-    if Wr is not None:
-        m = np.asarray(Wr, dtype) @ m
-    return np.ascontiguousarray(m.T), np.ascontiguousarray(c_new.T)
+@by_shapes
+def _step_check(op, x_t, h, c, Wx, Wh, b, peepholes, Wr) -> np.dtype:
+    """Every check of :func:`lstm_step`; returns the compute dtype."""
+    dtype = common_float_dtype(
+        op,
+        {"x_t": x_t, "h": h, "c": c, "Wx": Wx, "Wh": Wh, "b": b, "peepholes": peepholes, "Wr": Wr},
+    )
+    _sizes(op, "x_t", x_t, Wx, Wh, b, peepholes, Wr, h, c)
+    return dtype
 
 
 @splits_batch(3, cached=False)

@@ -41,6 +41,7 @@ from lstmkit.ops.validate import (
     check_ndim,
     check_shape,
     common_float_dtype,
+    kernel_arrays,
 )
 
 
@@ -248,11 +249,23 @@ def rnn_step(
     """
     op = "rnn_step"
     check_activation(op, activation)
-    x_t, h, Wx, Wh, b = as_arrays(x_t, h, Wx, Wh, b)
-    dtype = common_float_dtype(op, {"x_t": x_t, "h": h, "Wx": Wx, "Wh": Wh, "b": b})
-    _sizes(op, "x_t", x_t, h, Wx, Wh, b)
+    args = as_arrays(x_t, h, Wx, Wh, b)
+    dtype = _step_check(op, *args)
+    if get_backend() == "numba":
+        from lstmkit.kernels import model_step
+
+        return model_step.rnn_step(activation == "relu", *kernel_arrays(dtype, *args))
+    x_t, h, Wx, Wh, b = args
     # The same products as the sequence forward, in its feature-major layout.
     a = np.asarray(Wx, dtype) @ np.asarray(x_t, dtype).T
     a += np.asarray(b, dtype)[:, None]
     a += np.asarray(Wh, dtype) @ np.asarray(h, dtype).T
     return np.ascontiguousarray(_activate_(a, activation).T)
+
+
+@by_shapes
+def _step_check(op, x_t, h, Wx, Wh, b) -> np.dtype:
+    """Every check of :func:`rnn_step`; returns the compute dtype."""
+    dtype = common_float_dtype(op, {"x_t": x_t, "h": h, "Wx": Wx, "Wh": Wh, "b": b})
+    _sizes(op, "x_t", x_t, h, Wx, Wh, b)
+    return dtype

@@ -1,11 +1,12 @@
-"""Prepared streaming: check and scale the weights once, then step with almost no overhead.
+"""Prepared streaming: check and transpose the weights once, then step with almost no
+overhead.
 
-:func:`lstmkit.ops.lstm_step` is a pure function: every call checks shapes and dtypes
-and rescales the weights, which costs more than the step itself at streaming sizes.
-``LSTMStream`` does that work once and keeps the state, so each call is one compiled
-kernel (backend ``numba``: the one-layer program of kernels/model_step.py, the kernel
-``Sequential.step`` runs) or the reference cell (backend ``numpy``), with the same
-numbers as ``lstm_step``.
+:func:`lstmkit.ops.lstm_step` is a pure function: every call checks its arguments (the
+checks are remembered by shapes and dtypes) and reads the weights in the caller's
+``(4H, K)`` layout with dot products. ``LSTMStream`` does that work once and keeps the
+state, so each call is one compiled kernel (backend ``numba``: the one-layer program of
+kernels/model_step.py, the kernel ``Sequential.step`` runs, on weights transposed once)
+or the reference cell (backend ``numpy``), with the same numbers as ``lstm_step``.
 """
 
 from __future__ import annotations

@@ -20,15 +20,15 @@ _MEMO_SIZE = 4096
 
 
 def by_shapes(check: Callable) -> Callable:
-    """Remember a shape check that passed: its result depends only on the shapes of its
-    array arguments (and its other, hashable, arguments), so a call with the same shapes
-    returns it without checking again. A failing check raises every time. At streaming
-    and small-batch sizes the checks cost more than the arithmetic."""
+    """Remember a check that passed: its result depends only on the shapes and dtypes of
+    its array arguments (and its other, hashable, arguments), so a call with the same
+    shapes and dtypes returns it without checking again. A failing check raises every
+    time. At streaming and small-batch sizes the checks cost more than the arithmetic."""
     memo: dict = {}
 
     @functools.wraps(check)
     def remembered(*args: Any) -> Any:
-        key = tuple(a.shape if isinstance(a, np.ndarray) else a for a in args)
+        key = tuple([(a.shape, a.dtype) if isinstance(a, np.ndarray) else a for a in args])
         hit = memo.get(key)
         if hit is None:
             hit = check(*args)
@@ -164,6 +164,28 @@ def time_mask(lengths: np.ndarray, T: int) -> np.ndarray:
         ``mask[t, 0, b]`` is True where ``t < lengths[b]``.
     """
     return (np.arange(T)[:, None] < lengths[None, :])[:, None, :]
+
+
+def kernel_arrays(dtype: np.dtype, *arrays: np.ndarray) -> list[np.ndarray]:
+    """Each array in ``dtype`` and C order, as compiled kernels take them (no copy of
+    one that already is)."""
+    return [
+        a if a.dtype is dtype and a.flags.c_contiguous else np.ascontiguousarray(a, dtype)
+        for a in arrays
+    ]
+
+
+_NONE: dict = {}
+
+
+def none_array(dtype: np.dtype, ndim: int) -> np.ndarray:
+    """An empty array of ``ndim`` axes in ``dtype``, for a kernel's absent optional
+    argument, made once (writable: Numba compiles read-only arrays separately)."""
+    key = (np.dtype(dtype), ndim)
+    hit = _NONE.get(key)
+    if hit is None:
+        hit = _NONE[key] = np.zeros((0,) * ndim, dtype)
+    return hit
 
 
 def as_arrays(*args: object) -> list[np.ndarray | None]:
