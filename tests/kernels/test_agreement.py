@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from lstmkit.backend import numba_available, use_backend
+from lstmkit.ops import lstm as lstm_ops
 from lstmkit.ops import lstm_backward, lstm_forward, lstm_step
 from tests.ops.conftest import lstm_params
 
@@ -44,9 +45,18 @@ def run_lstm(backend, x, lengths, p, seed):
     return {"hs": hs, "hT": hT, "cT": cT, **{f"d{k}": v for k, v in grads.items()}}
 
 
+@pytest.mark.parametrize("fold", [True, False], ids=["folded", "two-products"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("seed", range(16))
-def test_lstm_forward_and_backward(dtype, seed):
+def test_lstm_forward_and_backward(dtype, seed, fold, monkeypatch):
+    """Both forms of the compiled forward: the input projection folded into each step's
+    product, and the projection of every step first (ops.lstm.FOLD_MAX_WORK)."""
+    monkeypatch.setattr(lstm_ops, "FOLD_MAX_WORK", 10**12 if fold else 0)
+    lstm_case(dtype, seed)
+
+
+def lstm_case(dtype, seed):
+    """One random LSTM case (sizes, peepholes, projection, lengths from ``seed``)."""
     rng = np.random.default_rng(seed)
     B, T, D, H = random_sizes(rng)
     P = int(rng.integers(1, H)) if H > 1 and seed % 3 == 0 else None
@@ -155,8 +165,8 @@ def test_the_compiled_kernels_work_without_numpys_openblas(tmp_path):
     code = (
         "import lstmkit.kernels.blas as b; assert not b.HAVE_BLAS;"
         "from tests.kernels import test_agreement as t;"
-        "[t.test_lstm_forward_and_backward(d, s) for d in (t.np.float32, t.np.float64)"
-        " for s in (0, 1, 2)];"
+        "[(setattr(t.lstm_ops, 'FOLD_MAX_WORK', f), t.lstm_case(d, s))"
+        " for f in (0, 10**12) for d in (t.np.float32, t.np.float64) for s in (0, 1, 2)];"
         "[t.test_gru_forward_and_backward(t.np.float64, r, 2) for r in (True, False)];"
         "t.test_rnn_forward_and_backward(t.np.float64, 'tanh', 2)"
     )

@@ -110,21 +110,35 @@ def cell_backward(gates, c_prev, tanh_c, dm, dc_in, p, has_p, da, dc_new, dc_out
 
 
 @njit(**OPTS)
-def seq_forward(gates, Wh_s, Wr, has_r, p_half, has_p, h, c, tanh_c, m, hs, lengths, steps):
+def seq_forward(gates, W, fold, xt, z, Wr, has_r, p_half, has_p, h, c, tanh_c, m, hs, lengths,
+                steps):  # fmt: skip
     """The whole forward time loop of :func:`lstmkit.ops.lstm_forward`, in one call.
 
-    ``gates (T, 4H, B)`` holds the scaled input projections plus bias and receives the
-    activated gates; ``h (T + 1, P, B)``, ``c (T + 1, H, B)`` hold the initial states at
-    ``[0]`` and receive every step's; ``tanh_c (T, H, B)``; ``m (T, H, B)`` receives
-    ``o ⊙ tanh(c)`` when there is a projection ``Wr (P, H)`` (``has_r``); ``hs (T, P, B)``
-    zeros receives the masked outputs when ``lengths`` is not empty.
+    Each step's scaled pre-activations come from one product or two. With ``fold``,
+    ``gates[t] = W z`` for ``W = [Wx_s | Wh_s | b_s] (4H, D + P + 1)`` and ``z = [x_t;
+    h_{t-1}; 1] (D + P + 1, B)`` (a buffer whose last row holds ones), ``x_t`` from
+    time-major ``xt (T, B, D)``. Else ``W = Wh_s (4H, P)`` and ``gates`` arrives holding
+    the input projections plus bias (``project_inputs``), to which ``W h_{t-1}`` is added.
+    ``gates (T, 4H, B)`` receives the activated gates; ``h (T + 1, P, B)``, ``c (T + 1,
+    H, B)`` hold the initial states at ``[0]`` and receive every step's; ``tanh_c (T, H,
+    B)``; ``m (T, H, B)`` receives ``o ⊙ tanh(c)`` when there is a projection ``Wr (P,
+    H)`` (``has_r``); ``hs (T, P, B)`` zeros receives the masked outputs when ``lengths``
+    is not empty.
     """
     one = gates.dtype.type(1.0)
     zero = gates.dtype.type(0.0)
     masked = lengths.size > 0
+    D, P, B = xt.shape[2], h.shape[1], h.shape[2]
     for t in range(steps):
         a = gates[t]
-        gemm(False, False, one, Wh_s, h[t], one, a)  # a += Wh_s h_{t-1}
+        if fold:
+            for k in range(D):
+                for b in range(B):
+                    z[k, b] = xt[t, b, k]
+            copy_(z[D : D + P], h[t])
+            gemm(False, False, one, W, z, zero, a)
+        else:
+            gemm(False, False, one, W, h[t], one, a)  # a += Wh_s h_{t-1}
         m_t = m[t] if has_r else h[t + 1]
         cell_forward(a.ravel(), c[t].ravel(), p_half, has_p, c[t + 1].ravel(),
                      tanh_c[t].ravel(), m_t.ravel())  # fmt: skip

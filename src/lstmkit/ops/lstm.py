@@ -53,6 +53,14 @@ from lstmkit.ops.validate import (
     none_array,
 )
 
+#: The compiled forward folds the input projection and bias into each step's recurrent
+#: product (one product ``[Wx | Wh | b] [x_t; h_{t-1}; 1]`` per step instead of one per
+#: step for each half) when that product has at most this many multiply-adds: then a
+#: product call's fixed cost is a large part of the step. Chosen by
+#: benchmarks/bench_fold.py (RESULTS.md): the forward ran 1.04-1.20x faster folded below
+#: it, 0.95-1.09x above it (S4's layers, the part of a split S7 batch).
+FOLD_MAX_WORK = 1_000_000
+
 
 @dataclass
 class LSTMCache:
@@ -242,15 +250,22 @@ def lstm_forward(
     Wx_s, Wh_s, b_s, p_s = _scaled_params(Wx, Wh, b, peepholes, dtype)
     Wr_ = None if Wr is None else np.asarray(Wr, dtype)
 
-    gates = project_inputs(xt, Wx_s, b_s)  # (T, 4H, B), becomes the activated gates
+    compiled = get_backend() == "numba"
+    fold = compiled and 4 * H * (sizes["D"] + P + 1) * B <= FOLD_MAX_WORK
+    if fold:  # each step's one product computes the projection too
+        gates = np.empty((T, 4 * H, B), dtype)
+        gates[steps:] = 0
+    else:
+        gates = project_inputs(xt, Wx_s, b_s)  # (T, 4H, B), becomes the activated gates
     c = states_array(c0, T, H, B, dtype)  # (T + 1, H, B)
     h = states_array(h0, T, P, B, dtype)  # (T + 1, P, B)
     # Written for every step that runs; zeros only for the steps after the last valid one.
     tanh_c = (np.empty if steps == T else np.zeros)((T, H, B), dtype)
     m = None if Wr_ is None else np.zeros((T, H, B), dtype)
     hs = h[1:] if mask is None else np.zeros((T, P, B), dtype)
-    if get_backend() == "numba":
-        _forward_compiled(gates, Wh_s, Wr_, p_s, h, c, tanh_c, m, hs, mask, steps)
+    if compiled:
+        W = _folded_weights(Wx_s, Wh_s, b_s) if fold else Wh_s
+        _forward_compiled(gates, W, fold, xt, Wr_, p_s, h, c, tanh_c, m, hs, mask, steps)
     else:
         rec = np.empty((4 * H, B), dtype)  # Wh h_{t-1}, reused every step
         for t in range(steps):
@@ -283,16 +298,27 @@ def lstm_forward(
     return batch_first(hs), np.ascontiguousarray(h[T].T), np.ascontiguousarray(c[T].T), cache
 
 
-def _forward_compiled(gates, Wh_s, Wr, p_s, h, c, tanh_c, m, hs, mask, steps) -> None:
-    """The forward time loop as one compiled call (backend ``numba``), same arrays."""
+def _forward_compiled(gates, W, fold, xt, Wr, p_s, h, c, tanh_c, m, hs, mask, steps) -> None:
+    """The forward time loop as one compiled call (backend ``numba``), same arrays;
+    ``fold``: ``W`` is :func:`_folded_weights` and ``gates`` is to be computed whole."""
     from lstmkit.kernels import lstm as kernels
 
     dtype = gates.dtype
-    H = c.shape[1]
+    H, B = c.shape[1], c.shape[2]
     none2, none3 = np.zeros((0, 0), dtype), np.zeros((0, 0, 0), dtype)
-    kernels.seq_forward(gates, Wh_s, none2 if Wr is None else Wr, Wr is not None,
+    z = none2
+    if fold:
+        z = np.empty((W.shape[1], B), dtype)  # [x_t; h_{t-1}; 1]
+        z[-1] = 1
+    kernels.seq_forward(gates, W, fold, xt, z, none2 if Wr is None else Wr, Wr is not None,
                         _halved_peepholes(p_s, H, dtype), p_s is not None, h, c, tanh_c,
                         none3 if m is None else m, hs, kernel_lengths(mask), steps)  # fmt: skip
+
+
+def _folded_weights(Wx_s, Wh_s, b_s) -> np.ndarray:
+    """``[Wx_s | Wh_s | b_s] (4H, D + P + 1)``: the bias rides along with the product on a
+    row of ones."""
+    return np.ascontiguousarray(np.concatenate([Wx_s, Wh_s, b_s[:, None]], axis=1))
 
 
 def _halved_peepholes(p_s: np.ndarray | None, H: int, dtype) -> np.ndarray:
@@ -558,8 +584,7 @@ def lstm_infer(
     B, T, D, H = sizes["B"], sizes["T"], sizes["D"], sizes["H"]
     mask, steps = length_mask(op, lengths, B, T)
     Wx_s, Wh_s, b_s, p_s = _scaled_params(Wx, Wh, b, peepholes, dtype)
-    # [Wx_s | Wh_s | b_s]: the bias rides along with the product on a row of ones in z.
-    W = np.ascontiguousarray(np.concatenate([Wx_s, Wh_s, b_s[:, None]], axis=1))
+    W = _folded_weights(Wx_s, Wh_s, b_s)
     xT = np.ascontiguousarray(np.asarray(x, dtype).transpose(1, 2, 0))  # (T, D, B)
     z = np.zeros((D + H + 1, B), dtype)  # [x_t; h_{t-1}; 1]
     z[D + H] = 1
