@@ -3,11 +3,14 @@ nopython functions, so a whole time loop runs in one compiled call.
 
 NumPy's wheels bundle OpenBLAS (``scipy_openblas64_``, 64-bit integers). Its ``cblas_?gemm``
 symbols are made visible to Numba's linker by name, which keeps kernels that call them
-cacheable on disk. Where no such library is found (a NumPy built against another BLAS),
-:func:`gemm` falls back to plain compiled loops: correct, slower, and reported by
-:data:`HAVE_BLAS`. Numba's disk cache does not key compiled kernels on which of the two
-they call: after replacing NumPy by a build without the bundled OpenBLAS, clear the
-cache (the ``__pycache__`` folders of ``lstmkit/kernels``, or ``NUMBA_CACHE_DIR``).
+cacheable on disk. The small products of the recurrent steps go to kernels/smallgemm.py
+instead, which runs them faster (:func:`lstmkit.kernels.smallgemm.eligible` says which).
+Where no such library is found (a NumPy built against another BLAS), :func:`gemm` falls
+back to plain compiled loops: correct, slower, and reported by :data:`HAVE_BLAS`.
+Numba's disk cache does not key compiled kernels on what the functions they call do:
+after replacing NumPy by a build without the bundled OpenBLAS, or editing smallgemm.py,
+clear the cache (the ``__pycache__`` folders of ``lstmkit/kernels``, or
+``NUMBA_CACHE_DIR``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from numba import types
 from numba.core.types import ExternalFunction
 from numba.extending import overload
 
+from lstmkit.kernels import smallgemm
 from lstmkit.threads import find_openblas
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
@@ -39,6 +43,9 @@ if HAVE_BLAS:
 
     _SGEMM = _gemm_symbol("sgemm", types.float32)
     _DGEMM = _gemm_symbol("dgemm", types.float64)
+    # How many threads OpenBLAS would use: decides which small products it runs.
+    _THREADS = ExternalFunction(f"{_LIB.threads_prefix}get_num_threads{_LIB.suffix}",
+                                types.intc())  # fmt: skip
 
 
 def gemm(trans_a, trans_b, alpha, A, B, beta, C):  # pragma: no cover - compiled overload
@@ -72,6 +79,9 @@ def _gemm(trans_a, trans_b, alpha, A, B, beta, C):
                 if s != size and n > 1:
                     raise ValueError("gemm: every matrix needs a unit stride along its rows")
             # A one-row matrix may carry any row stride; BLAS wants at least its width.
+            if smallgemm.eligible(trans_b, alpha, beta, C, K, _THREADS()):
+                smallgemm.product(trans_a, A, B, beta, C)
+                return
             lda = max(A.strides[0] // size, A.shape[1], 1)
             ldb = max(B.strides[0] // size, B.shape[1], 1)
             ldc = max(C.strides[0] // size, N, 1)
@@ -85,6 +95,9 @@ def _gemm(trans_a, trans_b, alpha, A, B, beta, C):
     def loop_impl(trans_a, trans_b, alpha, A, B, beta, C):
         M, N = C.shape
         K = A.shape[0] if trans_a else A.shape[1]
+        if smallgemm.eligible(trans_b, alpha, beta, C, K, 1):
+            smallgemm.product(trans_a, A, B, beta, C)
+            return
         for i in range(M):
             for j in range(N):
                 acc = C.dtype.type(0.0)
