@@ -1,6 +1,7 @@
 """lstmkit against PyTorch (and onnxruntime) on the CPU, in one process, float32.
 
-    python benchmarks/bench_vs_torch.py [--repeats 7] [--burst 10] [--backend numba] [--memory]
+    python benchmarks/bench_vs_torch.py [--repeats 7] [--burst 10] [--warm-ms 100]
+                                        [--backend numba] [--memory] [--only TEXT]
 
 Both libraries get the same 2 threads. Each case is warmed up, then lstmkit and PyTorch
 alternate for ``--repeats`` runs, each after a 0.25 s pause so that neither library's
@@ -9,7 +10,10 @@ waking up idle cores is not timed), and the medians are compared. ``--burst N`` 
 N calls back to back and gives the time per call: steady use, as a training loop or a
 stream of batches makes it, where a second core stays awake between calls (a single
 call after a pause pays milliseconds on these virtual machines for waking it, whichever
-library makes it). The table gives
+library makes it). ``--warm-ms M`` runs untimed calls of the same library for M ms after
+each pause before timing: on these machines lstmkit's two threads take about 50 ms of
+calls after an idle pause to reach their steady speed, PyTorch's one or two calls
+(RESULTS.md). The table gives
 both times, the ratio (PyTorch time / lstmkit time: above 1 means lstmkit is faster),
 lstmkit's achieved GFLOP/s, and its share of this machine's float32 matrix-product
 peak, measured in the same run. ``--memory`` also
@@ -39,7 +43,9 @@ PAUSE = 0.25
 
 
 #: Calls timed back to back (``--burst``); the time is per call. 1 times a single call.
-BURST = {"n": 1}
+#: ``warm_s`` (``--warm-ms``): after the pause, untimed calls of the same library for at
+#: least this long (0: one call).
+BURST = {"n": 1, "warm_s": 0.0}
 
 
 def _timed(f) -> float:
@@ -49,6 +55,9 @@ def _timed(f) -> float:
     # made the medians flip between two modes. The call before the timed one is the same
     # library's, so only its own threads are spinning.
     f()
+    start = time.perf_counter()
+    while time.perf_counter() - start < BURST["warm_s"]:
+        f()
     n = BURST["n"]
     t = time.perf_counter()
     for _ in range(n):
@@ -321,8 +330,13 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=1,
                         help="time this many calls back to back (steady use, as a training "
                         "loop makes them) and report the time per call")  # fmt: skip
+    parser.add_argument("--warm-ms", type=float, default=0.0,
+                        help="after each pause, run untimed calls of the same library for "
+                        "this many milliseconds before timing (0: one call): the speed "
+                        "after the machine has settled")  # fmt: skip
     args = parser.parse_args()
     BURST["n"] = max(1, args.burst)
+    BURST["warm_s"] = max(0.0, args.warm_ms) / 1e3
     os.environ["LSTMKIT_BACKEND"] = args.backend
     if args.peak_memory:
         peak_memory(args.peak_memory)
@@ -343,6 +357,7 @@ def main() -> None:
     print(
         f"backend {lk.backend.get_backend()}, {THREADS} threads, torch {torch.__version__}, "
         f"float32 matmul peak {peak:.1f} GFLOP/s (2048^3, numpy), bursts of {BURST['n']}"
+        f", warm-up {BURST['warm_s'] * 1e3:.0f} ms after each pause"
     )
     head = f"{'case':<48}{'lstmkit ms':>11}{'peer ms':>10}{'ratio':>8}{'GFLOP/s':>9}{'% peak':>8}"
     print(head)
