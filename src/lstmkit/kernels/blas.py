@@ -108,3 +108,18 @@ def _gemm(trans_a, trans_b, alpha, A, B, beta, C):
                 C[i, j] = alpha * acc + (beta * C[i, j] if beta != 0 else C.dtype.type(0.0))
 
     return loop_impl
+
+
+def small(trans_b, alpha, beta, C, K):  # pragma: no cover - compiled overload
+    """Whether :func:`gemm` would give this product to kernels/smallgemm.py (for kernels
+    that can arrange an operand for it: a copy of ``B`` transposed, say)."""
+    return False
+
+
+@overload(small, jit_options={"fastmath": False, "error_model": "numpy"})
+def _small(trans_b, alpha, beta, C, K):
+    if HAVE_BLAS:
+        return lambda trans_b, alpha, beta, C, K: smallgemm.eligible(
+            trans_b, alpha, beta, C, K, _THREADS()
+        )
+    return lambda trans_b, alpha, beta, C, K: smallgemm.eligible(trans_b, alpha, beta, C, K, 1)

@@ -23,9 +23,10 @@ two fresh processes on one private cache and requires identical bits.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
-from lstmkit.kernels.blas import gemm
+from lstmkit.kernels.blas import gemm, small
 
 OPTS = {"cache": True, "fastmath": False, "error_model": "numpy", "nogil": True}
 
@@ -105,6 +106,19 @@ def weight_grad(da, inputs, batch_last, steps, out):
     is as fast as a single product over a transposed copy, without the copy."""
     out[...] = 0
     one = out.dtype.type(1.0)
+    B = da.shape[2]
+    if batch_last and steps > 0 and small(False, one, one, out, B):
+        # in_tᵀ copied per step (small, in cache) turns the product into one the
+        # register-blocked kernels take, faster than BLAS's transposed one.
+        K = inputs.shape[1]
+        scratch = np.empty((B, K), out.dtype)
+        for t in range(steps):
+            x = inputs[t]
+            for b in range(B):
+                for k in range(K):
+                    scratch[b, k] = x[k, b]
+            gemm(False, False, one, da[t], scratch, one, out)
+        return
     for t in range(steps):
         gemm(False, batch_last, one, da[t], inputs[t], one, out)
 
@@ -123,11 +137,22 @@ def project_inputs(W, xt, b, out):
     """``out[t] (G, B) = W xt[t]ᵀ + b`` for time-major ``xt (T, B, D)``, ``W (G, D)``,
     ``b (G,)``: the input half of every step's pre-activations, before the loop."""
     T, G = out.shape[0], out.shape[1]
+    B, D = xt.shape[1], xt.shape[2]
     one = out.dtype.type(1.0)
+    # x_tᵀ copied per step, as in weight_grad, where the register-blocked kernels take it
+    flip = T > 0 and small(False, one, one, out[0], D)
+    scratch = np.empty((D, B) if flip else (0, 0), out.dtype)
     for t in range(T):
         for g in range(G):
             out[t, g, :] = b[g]
-        gemm(False, True, one, W, xt[t], one, out[t])
+        if flip:
+            x = xt[t]
+            for k in range(D):
+                for j in range(B):
+                    scratch[k, j] = x[j, k]
+            gemm(False, False, one, W, scratch, one, out[t])
+        else:
+            gemm(False, True, one, W, xt[t], one, out[t])
 
 
 @njit(**OPTS)
