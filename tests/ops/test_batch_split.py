@@ -167,3 +167,62 @@ def _split_in_child(x, Wx, Wh, b):
     with use_backend("numba"), parts_of(2):
         *_, cache = lstm_forward(x, None, None, Wx, Wh, b)
     return isinstance(cache, batch_split.SplitCache)
+
+
+needs_two_cpus = pytest.mark.skipif(
+    not hasattr(__import__("os"), "sched_getaffinity")
+    or len(__import__("os").sched_getaffinity(0)) < 2,
+    reason="needs Linux CPU affinity and two CPUs",
+)
+
+
+def _cpus_of_parts(monkeypatch):
+    """Run a split forward; each part's CPU set while it ran, and the caller's after."""
+    import os
+
+    x, Wx, Wh, b = lstm_args(64)
+    seen = []
+
+    def op(*args, **kwargs):
+        seen.append((threading.current_thread().name, frozenset(os.sched_getaffinity(0))))
+        return lstm_forward(*args, **kwargs)
+
+    before = os.sched_getaffinity(0)
+    with parts_of(2):
+        batch_split.run_parts(op, [([x[:32], None, None, Wx, Wh, b], {}),
+                                   ([x[32:], None, None, Wx, Wh, b], {})])  # fmt: skip
+    return seen, before, os.sched_getaffinity(0)
+
+
+@needs_two_cpus
+def test_parts_keep_to_different_cpus_while_they_run(monkeypatch):
+    """After an idle pause Linux woke both parts' threads on one CPU; the split keeps
+    the caller on its CPU and the pool on the others for the call, then allows all."""
+    seen, before, after = _cpus_of_parts(monkeypatch)
+    here = threading.current_thread().name
+    mine = next(c for n, c in seen if n == here)
+    theirs = next(c for n, c in seen if n != here)
+    assert len(mine) == 1 and not mine & theirs and mine | theirs == before
+    assert after == before
+
+
+@needs_two_cpus
+def test_parts_are_not_pinned_when_asked_not_to(monkeypatch):
+    monkeypatch.setenv("LSTMKIT_PIN_PARTS", "0")
+    seen, before, after = _cpus_of_parts(monkeypatch)
+    assert all(c == before for _, c in seen) and after == before
+
+
+@needs_two_cpus
+def test_a_caller_on_one_cpu_is_left_there(monkeypatch):
+    import os
+
+    before = os.sched_getaffinity(0)
+    one = {min(before)}
+    os.sched_setaffinity(0, one)
+    try:
+        seen, _, after = _cpus_of_parts(monkeypatch)
+    finally:
+        os.sched_setaffinity(0, before)
+    here = threading.current_thread().name
+    assert next(c for n, c in seen if n == here) == one and after == one
