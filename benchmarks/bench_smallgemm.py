@@ -16,11 +16,12 @@ benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import os
-import time
 
 import numpy as np
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+from bench_overheads import per_call
 
 #: (what, M, K, N)
 SHAPES = [
@@ -37,18 +38,6 @@ SHAPES = [
     ("H=256 B=64", 1024, 264, 64),
     ("S5 recurrent, B=64", 2048, 512, 64),
 ]
-
-
-def per_call(f, n: int) -> float:
-    for _ in range(max(3, n // 10)):
-        f()
-    times = []
-    for _ in range(5):
-        t = time.perf_counter()
-        for _ in range(n):
-            f()
-        times.append((time.perf_counter() - t) / n)
-    return float(np.median(times))
 
 
 def main() -> None:

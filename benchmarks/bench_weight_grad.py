@@ -15,11 +15,12 @@ benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import os
-import time
 
 import numpy as np
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+from bench_overheads import per_call
 
 #: (what, T, B, G, K)
 SHAPES = [
@@ -31,17 +32,6 @@ SHAPES = [
     ("S4 part, dWh", 100, 16, 512, 128),
     ("S4 part, dWx layer 1", 100, 16, 512, 8),
 ]
-
-
-def per_call(f, n: int) -> float:
-    f()
-    times = []
-    for _ in range(5):
-        t = time.perf_counter()
-        for _ in range(n):
-            f()
-        times.append((time.perf_counter() - t) / n)
-    return float(np.median(times))
 
 
 def main() -> None:

@@ -226,3 +226,20 @@ def test_a_caller_on_one_cpu_is_left_there(monkeypatch):
         os.sched_setaffinity(0, before)
     here = threading.current_thread().name
     assert next(c for n, c in seen if n == here) == one and after == one
+
+
+def test_split_outputs_are_joined_into_one_contiguous_array():
+    """Each part hands its outputs over as transposed views; the join's one copy makes
+    the batch-first array (no copy per part before it)."""
+    x, Wx, Wh, b = lstm_args(64)
+    with batch_split.whole_batches():
+        ref, *_ = lstm_forward(x, None, None, Wx, Wh, b)
+    with parts_of(2):
+        hs, *_, cache = lstm_forward(x, None, None, Wx, Wh, b)
+    assert isinstance(cache, batch_split.SplitCache)
+    assert hs.flags.c_contiguous and hs.shape == ref.shape
+    # The parts fold the input projection and use the register-blocked products, the
+    # whole batch does neither: the last bits may differ (docs/performance.md).
+    np.testing.assert_allclose(hs, ref, rtol=0, atol=1e-13)
+    part_out = batch_split.run_parts(lstm_forward, [([x[:32], None, None, Wx, Wh, b], {})])[0][0]
+    assert not part_out.flags.c_contiguous  # a view of the part's (T, H, B) states

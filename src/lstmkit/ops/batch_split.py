@@ -116,7 +116,7 @@ def splits_batch(n_batched: int, cached: bool) -> Callable:
                 results = run_parts(op, calls)
             except (ValueError, TypeError):
                 return op(*args, **kwargs)  # the same error, worded for the whole batch
-            arrays = [np.concatenate(outs, axis=0) for outs in
+            arrays = [_join(outs) for outs in
                       zip(*[r[:-1] if cached else r for r in results], strict=True)]  # fmt: skip
             if cached:
                 arrays.append(SplitCache([r[-1] for r in results], bounds))
@@ -125,6 +125,14 @@ def splits_batch(n_batched: int, cached: bool) -> Callable:
         return split_op
 
     return wrap
+
+
+def _join(parts: tuple[np.ndarray, ...]) -> np.ndarray:
+    """The parts' arrays joined along the batch into one C-ordered array (concatenate
+    alone would keep the stride order of transposed views)."""
+    first = parts[0]
+    out = np.empty((sum(p.shape[0] for p in parts), *first.shape[1:]), first.dtype)
+    return np.concatenate(parts, axis=0, out=out)
 
 
 def joins_backward(n_grads: int, batch_keys: tuple[str, ...]) -> Callable:
@@ -231,6 +239,11 @@ def _linux_getcpu() -> Callable[[], int] | None:
 
 
 _CPU: dict[str, Any] = {"getcpu": _linux_getcpu()}
+
+
+def in_part() -> bool:
+    """Whether this thread is running a part of a split call."""
+    return getattr(_local, "inside", False)
 
 
 def _as_part(op: Callable, *args: Any, _cpus: Any = None, **kwargs: Any) -> Any:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from lstmkit.backend import get_backend
+from lstmkit.ops.batch_split import in_part
 from lstmkit.ops.validate import check_lengths, time_mask
 
 
@@ -106,8 +107,11 @@ def states_array(init: np.ndarray | None, T: int, N: int, B: int, dtype) -> np.n
 
 
 def batch_first(arr: np.ndarray) -> np.ndarray:
-    """Feature-major ``(T, N, B)`` to a contiguous batch-first ``(B, T, N)`` copy."""
-    return np.ascontiguousarray(arr.transpose(2, 0, 1))
+    """Feature-major ``(T, N, B)`` to a contiguous batch-first ``(B, T, N)`` copy; inside
+    a batch-split part, a transposed view, which the join copies once into the whole
+    batch's output (ops/batch_split.py) instead of copying it twice."""
+    view = arr.transpose(2, 0, 1)
+    return view if in_part() else np.ascontiguousarray(view)
 
 
 def finish_step(
