@@ -7,9 +7,14 @@ Kernels are compiled on first use and cached on disk (``cache=True``), so a prog
 compiles only the kernels it uses, once (docs/performance.md).
 """
 
+# Cached kernels keyed on all kernel files (kernels/cachekey.py): before any is defined.
+from lstmkit.kernels import cachekey as _cachekey
+
 # Times every compilation and tells the user when one takes long (kernels/compiling.py).
 from lstmkit.kernels import compiling as _compiling  # noqa: F401
 from lstmkit.memory import tune_malloc as _tune_malloc
+
+_cachekey.install()
 
 # Training steps reuse freed memory instead of faulting in fresh pages (memory.py).
 _tune_malloc()

@@ -7,10 +7,9 @@ cacheable on disk. The small products of the recurrent steps go to kernels/small
 instead, which runs them faster (:func:`lstmkit.kernels.smallgemm.eligible` says which).
 Where no such library is found (a NumPy built against another BLAS), :func:`gemm` falls
 back to plain compiled loops: correct, slower, and reported by :data:`HAVE_BLAS`.
-Numba's disk cache does not key compiled kernels on what the functions they call do:
-after replacing NumPy by a build without the bundled OpenBLAS, or editing smallgemm.py,
-clear the cache (the ``__pycache__`` folders of ``lstmkit/kernels``, or
-``NUMBA_CACHE_DIR``).
+Cached kernels are keyed on every kernel file (kernels/cachekey.py), but not on which
+BLAS NumPy links: after replacing NumPy by a build without the bundled OpenBLAS, clear
+the cache (the ``__pycache__`` folders of ``lstmkit/kernels``, or ``NUMBA_CACHE_DIR``).
 """
 
 from __future__ import annotations
