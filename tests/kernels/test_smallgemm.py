@@ -70,3 +70,28 @@ def test_which_products_it_takes(smallgemm):
     assert not take(False, 1.0, 0.0, big, 137, 2)
     assert take(False, 1.0, 0.0, big, 137, 1) == smallgemm.simd.WIDE
     assert take(False, 1.0, 1.0, np.zeros((8, 8)), 5, 1) == smallgemm.simd.WIDE  # float64: 8 lanes
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("width", [16, 5])  # whole vectors (copied transposed) and not
+def test_projection_and_weight_gradients_through_the_transposed_copy(smallgemm, dtype, width):
+    """``project_inputs`` and ``weight_grad`` copy each step's operand transposed where
+    the register-blocked kernels take the product; the numbers stay NumPy's."""
+    from lstmkit.kernels import sequence
+
+    rng = np.random.default_rng(width)
+    T, B, G = 5, 16, 64
+    xt = rng.uniform(-1, 1, (T, B, width)).astype(dtype)  # (T, B, D)
+    W = rng.uniform(-1, 1, (G, width)).astype(dtype)
+    b = rng.uniform(-1, 1, G).astype(dtype)
+    out = np.empty((T, G, B), dtype)
+    sequence.project_inputs(W, xt, b, out)
+    ref = np.einsum("gd,tbd->tgb", W, xt) + b[None, :, None]
+    tol = {np.float32: 1e-5, np.float64: 1e-13}[dtype]
+    np.testing.assert_allclose(out, ref, rtol=0, atol=tol)
+    da = rng.uniform(-1, 1, (T, G, B)).astype(dtype)
+    states = rng.uniform(-1, 1, (T, width, B)).astype(dtype)  # (T, K, B)
+    grad = np.empty((G, width), dtype)
+    sequence.weight_grad(da, states, True, T - 1, grad)
+    ref = np.einsum("tgb,tkb->gk", da[: T - 1], states[: T - 1])
+    np.testing.assert_allclose(grad, ref, rtol=0, atol=10 * tol)

@@ -77,10 +77,10 @@ def _gemm(trans_a, trans_b, alpha, A, B, beta, C):
                          (C.strides[1], N)):  # fmt: skip
                 if s != size and n > 1:
                     raise ValueError("gemm: every matrix needs a unit stride along its rows")
-            # A one-row matrix may carry any row stride; BLAS wants at least its width.
-            if smallgemm.eligible(trans_b, alpha, beta, C, K, _THREADS()):
+            if small(trans_b, alpha, beta, C, K):
                 smallgemm.product(trans_a, A, B, beta, C)
                 return
+            # A one-row matrix may carry any row stride; BLAS wants at least its width.
             lda = max(A.strides[0] // size, A.shape[1], 1)
             ldb = max(B.strides[0] // size, B.shape[1], 1)
             ldc = max(C.strides[0] // size, N, 1)
@@ -94,7 +94,7 @@ def _gemm(trans_a, trans_b, alpha, A, B, beta, C):
     def loop_impl(trans_a, trans_b, alpha, A, B, beta, C):
         M, N = C.shape
         K = A.shape[0] if trans_a else A.shape[1]
-        if smallgemm.eligible(trans_b, alpha, beta, C, K, 1):
+        if small(trans_b, alpha, beta, C, K):
             smallgemm.product(trans_a, A, B, beta, C)
             return
         for i in range(M):
@@ -110,8 +110,9 @@ def _gemm(trans_a, trans_b, alpha, A, B, beta, C):
 
 
 def small(trans_b, alpha, beta, C, K):  # pragma: no cover - compiled overload
-    """Whether :func:`gemm` would give this product to kernels/smallgemm.py (for kernels
-    that can arrange an operand for it: a copy of ``B`` transposed, say)."""
+    """Whether :func:`gemm` gives this product to kernels/smallgemm.py: its own choice,
+    and kernels that can arrange an operand for it (a copy of ``B`` transposed) ask it
+    too. BLAS decides by how many threads OpenBLAS would use."""
     return False
 
 

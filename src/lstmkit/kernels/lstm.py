@@ -16,7 +16,7 @@ from numba import njit
 
 from lstmkit.kernels.blas import gemm
 from lstmkit.kernels.mathfn import gate_tanh
-from lstmkit.kernels.sequence import OPTS, add_, copy_, mask_step, split_grad
+from lstmkit.kernels.sequence import OPTS, add_, copy_, copy_t_, mask_step, split_grad
 
 
 @njit(**OPTS)
@@ -128,13 +128,11 @@ def seq_forward(gates, W, fold, xt, z, Wr, has_r, p_half, has_p, h, c, tanh_c, m
     one = gates.dtype.type(1.0)
     zero = gates.dtype.type(0.0)
     masked = lengths.size > 0
-    D, P, B = xt.shape[2], h.shape[1], h.shape[2]
+    D, P = xt.shape[2], h.shape[1]
     for t in range(steps):
         a = gates[t]
         if fold:
-            for k in range(D):
-                for b in range(B):
-                    z[k, b] = xt[t, b, k]
+            copy_t_(z[:D], xt[t])
             copy_(z[D : D + P], h[t])
             gemm(False, False, one, W, z, zero, a)
         else:

@@ -90,6 +90,15 @@ def copy_(dst, src):
 
 
 @njit(**OPTS)
+def copy_t_(dst, src):
+    """``dst[...] = src.T``: ``dst (N, B)`` from ``src (B, N)`` (a loop, as :func:`copy_`)."""
+    N, B = dst.shape
+    for j in range(N):
+        for b in range(B):
+            dst[j, b] = src[b, j]
+
+
+@njit(**OPTS)
 def add_(dst, src):
     """``dst += src`` for two ``(N, B)`` arrays."""
     N, B = dst.shape
@@ -103,20 +112,17 @@ def weight_grad(da, inputs, batch_last, steps, out):
     """``out (G, K) = Σ_t da[t] · in_t`` over ``t < steps`` for ``da (T, G, B)``, where
     ``in_t = inputs[t]ᵀ`` for ``inputs (T, K, B)`` (``batch_last``: states) or
     ``inputs[t]`` for time-major inputs ``(T, B, K)``. One accumulating product per step
-    is as fast as a single product over a transposed copy, without the copy."""
+    needs no transposed copy of the whole sequence, which one product over all steps
+    would (benchmarks/bench_weight_grad.py)."""
     out[...] = 0
     one = out.dtype.type(1.0)
     B = da.shape[2]
     if batch_last and steps > 0 and small(False, one, one, out, B):
         # in_tᵀ copied per step (small, in cache) turns the product into one the
         # register-blocked kernels take, faster than BLAS's transposed one.
-        K = inputs.shape[1]
-        scratch = np.empty((B, K), out.dtype)
+        scratch = np.empty((B, inputs.shape[1]), out.dtype)
         for t in range(steps):
-            x = inputs[t]
-            for b in range(B):
-                for k in range(K):
-                    scratch[b, k] = x[k, b]
+            copy_t_(scratch, inputs[t])
             gemm(False, False, one, da[t], scratch, one, out)
         return
     for t in range(steps):
@@ -146,10 +152,7 @@ def project_inputs(W, xt, b, out):
         for g in range(G):
             out[t, g, :] = b[g]
         if flip:
-            x = xt[t]
-            for k in range(D):
-                for j in range(B):
-                    scratch[k, j] = x[j, k]
+            copy_t_(scratch, xt[t])
             gemm(False, False, one, W, scratch, one, out[t])
         else:
             gemm(False, True, one, W, xt[t], one, out[t])
