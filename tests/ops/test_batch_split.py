@@ -243,3 +243,21 @@ def test_split_outputs_are_joined_into_one_contiguous_array():
     np.testing.assert_allclose(hs, ref, rtol=0, atol=1e-13)
     part_out = batch_split.run_parts(lstm_forward, [([x[:32], None, None, Wx, Wh, b], {})])[0][0]
     assert not part_out.flags.c_contiguous  # a view of the part's (T, H, B) states
+
+
+@needs_two_cpus
+@pytest.mark.parametrize("limit, pinned", [(0, True), (10**12, False)])
+def test_parts_are_kept_apart_from_pin_min_work_on(monkeypatch, limit, pinned):
+    """Small parts run loose (moving a thread costs what it saves); the backward follows
+    its forward's choice."""
+    x, Wx, Wh, b = lstm_args(64)
+    monkeypatch.setattr(batch_split, "PIN_MIN_WORK", limit)
+    calls = []
+    real = batch_split._set_cpus
+    monkeypatch.setattr(batch_split, "_set_cpus", lambda cpus: (calls.append(cpus), real(cpus)))
+    with parts_of(2):
+        hs, _, _, cache = lstm_forward(x, None, None, Wx, Wh, b)
+        forward_calls = len(calls)
+        lstm_backward(np.ones_like(hs), None, None, cache)
+    assert cache.pin is pinned
+    assert (forward_calls > 0) is pinned and (len(calls) > forward_calls) is pinned

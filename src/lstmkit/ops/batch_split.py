@@ -41,6 +41,12 @@ MIN_COLUMNS = 16
 #: benchmarks/bench_batch_split.py --force (RESULTS.md, issue fast-v2): LSTM T=24 with
 #: 6.5 M per part lost 16%, with 13 M gained 43%.
 MIN_WORK = 10_000_000
+#: Fewest multiply-adds per part for keeping the parts on their own CPUs while they run
+#: (:func:`_spread`). Measured after idle pauses (benchmarks/bench_after_pause.py,
+#: RESULTS.md): S2 inference, 112 M per part, 5.8-5.9 ms a call loose and 4.2-4.5 ms kept
+#: apart; training at T=24 with 13 M per part (B=64 H=64, B=256 H=32) 3-24% slower kept
+#: apart, where moving a thread costs more than running the parts one after the other.
+PIN_MIN_WORK = 50_000_000
 #: Most weights per step's product (``G × (D + P)``) for a split: a larger product keeps
 #: two-threaded BLAS busy on its own, and splitting it was slower (S5's LSTM, D=256,
 #: H=512, 1.6 M weights: inference 15% slower, training 3%).
@@ -57,6 +63,7 @@ class SplitCache:
 
     parts: list[Any]
     bounds: list[tuple[int, int]]
+    pin: bool = False  # the forward's parts kept to their CPUs; the backward's do too
 
 
 def plan(x: Any, batched: tuple[Any, ...], lengths: Any, macs_per_sequence: int
@@ -68,7 +75,7 @@ def plan(x: Any, batched: tuple[Any, ...], lengths: Any, macs_per_sequence: int
     checks report it. ``macs_per_sequence`` is the forward's multiply-adds per sequence.
     """
     n = batch_parts()
-    if n < 2 or _state["off"] or getattr(_local, "inside", False) or get_backend() != "numba":
+    if n < 2 or _state["off"] or in_part() or get_backend() != "numba":
         return None
     if not isinstance(x, np.ndarray) or x.ndim != 3 or x.dtype.kind != "f":
         return None
@@ -93,15 +100,16 @@ def splits_batch(n_batched: int, cached: bool) -> Callable:
     def wrap(op: Callable) -> Callable:
         @functools.wraps(op)
         def split_op(*args: Any, **kwargs: Any) -> Any:
-            bounds = None
+            bounds, per_sequence = None, 0
             if len(args) >= n_batched + 2:
                 Wx, Wh = args[n_batched], args[n_batched + 1]
                 x = args[0]
                 if all(isinstance(a, np.ndarray) and a.ndim >= 2 for a in (x, Wx, Wh)):
                     weights = Wx.shape[0] * (Wx.shape[-1] + Wh.shape[-1])
                     if weights < MAX_WEIGHTS:
+                        per_sequence = x.shape[1] * weights
                         bounds = plan(x, args[1:n_batched], kwargs.get("lengths"),
-                                      x.shape[1] * weights)  # fmt: skip
+                                      per_sequence)  # fmt: skip
             if bounds is None:
                 return op(*args, **kwargs)
             lengths = kwargs.get("lengths")
@@ -112,14 +120,15 @@ def splits_batch(n_batched: int, cached: bool) -> Callable:
                 if lengths is not None:
                     kw["lengths"] = np.asarray(lengths)[b0:b1]
                 calls.append((part + list(args[n_batched:]), kw))
+            pin = per_sequence * min(b1 - b0 for b0, b1 in bounds) >= PIN_MIN_WORK
             try:
-                results = run_parts(op, calls)
+                results = run_parts(op, calls, pin)
             except (ValueError, TypeError):
                 return op(*args, **kwargs)  # the same error, worded for the whole batch
             arrays = [_join(outs) for outs in
                       zip(*[r[:-1] if cached else r for r in results], strict=True)]  # fmt: skip
             if cached:
-                arrays.append(SplitCache([r[-1] for r in results], bounds))
+                arrays.append(SplitCache([r[-1] for r in results], bounds, pin))
             return tuple(arrays)
 
         return split_op
@@ -161,7 +170,7 @@ def joins_backward(n_grads: int, batch_keys: tuple[str, ...]) -> Callable:
                 ([None if g is None else np.asarray(g)[b0:b1] for g in grads] + [part], kw)
                 for part, (b0, b1) in zip(cache.parts, cache.bounds, strict=True)
             ]
-            results = run_parts(op, calls)
+            results = run_parts(op, calls, cache.pin)
             joined = {}
             for key in results[0]:
                 values = [r[key] for r in results]
@@ -181,11 +190,12 @@ def joins_backward(n_grads: int, batch_keys: tuple[str, ...]) -> Callable:
     return wrap
 
 
-def run_parts(op: Callable, calls: list[tuple[list, dict]]) -> list:
+def run_parts(op: Callable, calls: list[tuple[list, dict]], pin: bool = True) -> list:
     """``op(*args, **kwargs)`` for every call, side by side: the first on this thread,
-    the others on the pool, with single-threaded BLAS; results in call order."""
+    the others on the pool, with single-threaded BLAS; results in call order. ``pin``:
+    keep the parts on different CPUs while they run (:func:`_spread`)."""
     pool = _pool(len(calls) - 1)
-    cpus = _spread()
+    cpus = _spread() if pin else None
     with single_threaded_blas():
         futures = [pool.submit(_as_part, op, *a, **kw, _cpus=cpus) for a, kw in calls[1:]]
         try:
@@ -205,8 +215,9 @@ def _spread() -> tuple[set[int], set[int]] | None:
 
     Why: the threads hand the GIL to each other, and after an idle pause Linux wakes a
     woken thread on its waker's CPU, so both parts ran on one CPU, one after the other,
-    for about 50 ms of calls (S2 inference: 5.5 ms a call instead of 3; measured with
-    ``sched_getcpu`` in each part) until the load balancer moved one."""
+    for tens of calls (S2 inference: 43-48 of 60 calls after pauses; measured with
+    ``sched_getcpu`` in each part, benchmarks/bench_after_pause.py) until the load
+    balancer moved one."""
     if _CPU["getcpu"] is None or os.environ.get("LSTMKIT_PIN_PARTS") == "0":
         return None
     allowed = os.sched_getaffinity(0)
