@@ -1,7 +1,7 @@
 """The costs RESULTS.md uses to explain the speed targets: the per-step matrix products
 of S2 and S4 alone, the per-call Python of the ops, the pure step functions beside the
-prepared stream, and the page faults of training steps with and without lstmkit's
-malloc setting.
+prepared stream, where an S2 call's and an S4 training step's time goes, and the page
+faults of training steps with and without lstmkit's malloc setting.
 
     python benchmarks/bench_overheads.py
 
@@ -113,6 +113,8 @@ def main() -> None:
     model = lk.Sequential([lk.LSTM(H), lk.Dense(1)], input_size=1)
     row("  Sequential.step, LSTM(48) -> Dense(1) (prepared once)", per_call(lambda: model.step(xt)))
 
+    where_time_goes(lk, rng)
+
     print(
         "training step LSTM(H) -> Dense(1), T=24: page faults, with and without the malloc setting"
     )
@@ -125,6 +127,67 @@ def main() -> None:
             out = done.stdout.split()
             cells.append(f"{float(out[0]) * 1e3:.2f} ms, {float(out[1]):.0f} faults")
         print(f"  B={B} H={H}: tuned {cells[0]}; LSTMKIT_MALLOC_TUNING=0 {cells[1]}")
+
+
+def where_time_goes(lk, rng) -> None:
+    """One S2 step of a split part (B=16, one thread) in its product and its cell, and
+    the compiled kernels' share of a whole S2 call and S4 training step on the calling
+    thread (cProfile's own time; a split call's other part runs on the pool)."""
+    import cProfile
+    import pstats
+
+    from lstmkit.kernels import lstm as kernels
+    from lstmkit.kernels import smallgemm
+
+    f32 = np.float32
+    H, B, K = 128, 16, 8 + 128 + 1
+    print(f"one S2 step of a split part (B={B}, 1 thread)")
+    lk.set_num_threads(1)
+    W = (rng.random((4 * H, K), dtype=f32) - 0.5) * 0.2
+    z = rng.random((K, B), dtype=f32)
+    a = np.empty((4 * H, B), f32)
+    row("  product [Wx | Wh | b] z (register-blocked)",
+        per_call(lambda: smallgemm.product(False, W, z, 0.0, a)))  # fmt: skip
+    c0, c1, tc, h = (np.zeros(H * B, f32) for _ in range(4))
+    p = np.zeros(3 * H, f32)
+    flat = a.ravel()
+    row("  cell (gates, c, tanh c, h)",
+        per_call(lambda: kernels.cell_forward(flat, c0, p, False, c1, tc, h)))  # fmt: skip
+    lk.set_num_threads(2)
+
+    T = 100
+    x = rng.normal(size=(32, T, 8)).astype(f32)
+    y = rng.normal(size=(32, 1)).astype(f32)
+    s2 = lk.Sequential([lk.LSTM(H, return_sequences=True)], input_size=8)
+    s4 = lk.Sequential([lk.LSTM(H, return_sequences=True), lk.LSTM(H), lk.Dense(1)],
+                       input_size=8)  # fmt: skip
+    loss = lk.training.losses.get_loss("mse")
+
+    def s4_step():
+        _, g = loss(s4.forward(x, training=True), y)
+        s4.backward(g, input_grad=False)
+
+    for label, fn in (("S2 predict", lambda: s2.predict(x)), ("S4 training step", s4_step)):
+        n = 40
+        for _ in range(10):
+            fn()
+        t = time.perf_counter()
+        for _ in range(n):
+            fn()
+        total = (time.perf_counter() - t) / n
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(n):
+            fn()
+        prof.disable()
+        stats = pstats.Stats(prof).stats
+        own = {}
+        for (path, _, name), (_, _, tottime, _, _) in stats.items():
+            if "lstmkit/kernels" in path.replace(os.sep, "/"):
+                key = f"{os.path.basename(path)[:-3]}.{name}"
+                own[key] = own.get(key, 0.0) + tottime / n
+        parts = ", ".join(f"{k} {v * 1e3:.2f}" for k, v in sorted(own.items(), key=lambda i: -i[1]))
+        print(f"  {label}: {total * 1e3:.2f} ms a call; kernels on the calling thread, ms: {parts}")
 
 
 if __name__ == "__main__":

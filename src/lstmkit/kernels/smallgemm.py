@@ -6,7 +6,8 @@ A recurrent step's product is small (``4H × (D + H)`` weights times a ``(D + H)
 state) and comes again every step, so OpenBLAS spends much of it packing the weights
 and dispatching: about 80 GFLOP/s on S2's step, where these kernels reach 130-160 on
 one core of the AVX-512 machines the benchmarks ran on (benchmarks/bench_smallgemm.py),
-and give the same bits as OpenBLAS there.
+with the same bits as OpenBLAS for inner dimensions up to a few hundred (beyond, OpenBLAS
+sums in blocks).
 Each block of ``R`` rows by ``V`` vectors of columns keeps its ``R·V`` sums in registers
 through the whole inner dimension: per term one vector load of ``B``, ``R``
 broadcasts of ``A`` and ``R·V`` fused multiply-adds. Every sum adds its terms in the
